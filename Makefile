@@ -1,0 +1,61 @@
+# The two commands a new user needs: `make demo` and `make test`. See README.md.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+# pip on some machines names local index folders that do not exist; drop that noise only.
+PIP_QUIET := sed -u '/is ignored: it is neither a file nor a directory/d'
+
+# Airflow home inside the repo: SQLite metadata, this repo's dags/ and plugins/, no examples.
+demo: export AIRFLOW_HOME := $(CURDIR)/.airflow
+demo: export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+demo: export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+demo: export AIRFLOW__CORE__LOAD_EXAMPLES := False
+demo: export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN := sqlite:///$(CURDIR)/.airflow/airflow.db
+demo: export AIRFLOW__REPORTING__STAGING_ROOT := file://$(CURDIR)/.airflow/staging
+demo: export AIRFLOW_CONN_REPORTING_SAMPLE_DB := {"conn_type": "sqlite", "host": "$(CURDIR)/.demo/sample.db"}
+demo: export REPORTING_OUTPUT_DIR := $(CURDIR)/demo-output
+DEMO_DAG := report__sales_summary
+
+.PHONY: help install install-dev demo test validate bench clean
+
+help:  ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.txt constraints.txt | $(VENV)/bin/python
+	$(PY) -m pip install -q -r requirements.txt -c constraints.txt 2>&1 | $(PIP_QUIET)
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(PY) -m pip install -q -r requirements-dev.txt -c constraints.txt 2>&1 | $(PIP_QUIET)
+	touch $@
+
+install: $(VENV)/.runtime  ## create .venv and install the runtime requirements
+
+install-dev: $(VENV)/.dev  ## install runtime and test requirements
+
+demo: install  ## run the sample report once, end to end, on embedded defaults
+	$(PY) scripts/create_sample_db.py .demo/sample.db
+	@echo "Preparing the Airflow home in .airflow/ (SQLite metadata)..."
+	@$(VENV)/bin/airflow db migrate > .demo/airflow-db.log 2>&1 || { cat .demo/airflow-db.log; exit 1; }
+	@echo "Running $(DEMO_DAG) once with 'airflow dags test' (log: .demo/dags-test.log)..."
+	@$(VENV)/bin/airflow dags test $(DEMO_DAG) > .demo/dags-test.log 2>&1 || { tail -60 .demo/dags-test.log; exit 1; }
+	@$(PY) scripts/demo_summary.py $(DEMO_DAG) .demo/dags-test.log
+
+test: install-dev  ## run the whole test suite
+	$(PY) -m pytest
+
+validate: install  ## check every report definition; non-zero exit lists all errors
+	$(PY) scripts/validate_definitions.py
+
+bench: install-dev  ## run the benchmarks (never part of make test)
+	$(PY) bench/parse_definitions.py
+
+clean:  ## remove the demo's Airflow home and outputs (keeps .venv)
+	rm -rf .airflow .demo demo-output

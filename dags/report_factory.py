@@ -1,0 +1,158 @@
+"""One Airflow DAG per report definition in include/reports/ (DAG id ``report__<id>``).
+
+Wiring only: definitions are read from local files; no database or network call happens
+while this file is parsed. A broken definition is skipped here (the good reports still load)
+and reported by ``report_definitions_check.py`` as an import error in the Airflow UI.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from datetime import datetime
+from typing import Any
+
+from airflow.sdk import DAG, Param, get_parsing_context
+from airflow.sdk.definitions.timetables.trigger import CronTriggerTimetable
+
+from operators.claim import ClaimRequestOperator
+from operators.distribution import DistributeOperator
+from operators.engines import ReportEngineOperator, SqlReportOperator
+from operators.notification import FinalizeOperator, NotifyOperator
+from reporting.definition import ParameterSpec, ReportDefinition
+from reporting.durations import format_duration
+from reporting.loader import load_definitions
+
+log = logging.getLogger(__name__)
+
+DAG_PREFIX = "report__"
+ENGINE_OPERATORS: dict[str, type[ReportEngineOperator]] = {"sql": SqlReportOperator}
+
+_JSON_TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean"}
+_STRING_FORMATS = {"date": "date", "datetime": "date-time"}
+
+
+def build_param(name: str, spec: ParameterSpec) -> Param:
+    """An Airflow ``Param`` for the trigger form: type, default, allowed values and help text.
+
+    :param name: the parameter's name.
+    :param spec: its definition.
+    """
+    schema: dict[str, Any] = {"title": name, "description": spec.description or None}
+    json_type = _JSON_TYPES.get(spec.type, "string")
+    if spec.type in _STRING_FORMATS:
+        schema["format"] = _STRING_FORMATS[spec.type]
+    if spec.allowed_values is not None:
+        schema["enum"] = [_jsonable(v) for v in spec.allowed_values]
+    if spec.default is not None:
+        return Param(_jsonable(spec.default), type=json_type, **schema)
+    if spec.required:
+        # No default: the form insists on a value and API runs without one are rejected.
+        return Param(type=json_type, **schema)
+    if "enum" in schema:
+        schema["enum"] = [None, *schema["enum"]]
+    return Param(None, type=["null", json_type], **schema)
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _doc_md(definition: ReportDefinition) -> str:
+    lines = [f"# {definition.title}", "", definition.description or "_No description._", ""]
+    if definition.parameters:
+        lines += ["| parameter | type | default | allowed |", "|---|---|---|---|"]
+        for name, spec in definition.parameters.items():
+            allowed = ", ".join(map(str, spec.allowed_values)) if spec.allowed_values else ""
+            lines.append(f"| `{name}` | {spec.type} | {_jsonable(spec.default) if spec.default is not None else ''} | {allowed} |")
+        lines.append("")
+    targets = ", ".join(f"`{definition.target_key(i)}` ({t.type})" for i, t in enumerate(definition.distribution))
+    retry = definition.retry
+    lines += [
+        f"**Engine:** {definition.engine.type} &nbsp; **Formats:** {', '.join(definition.formats)}"
+        f" &nbsp; **Priority:** {definition.priority} &nbsp; **Owner:** {definition.owner}",
+        "",
+        f"**Delivered to:** {targets}",
+        "",
+        f"**Retries:** {retry.retries}, first after {format_duration(retry.retry_delay)}, "
+        f"x{retry.backoff_multiplier:g}, at most {format_duration(retry.max_retry_delay)}",
+    ]
+    return "\n".join(lines)
+
+
+def _schedule(definition: ReportDefinition) -> tuple[Any, datetime | None]:
+    if definition.schedule is None:
+        return None, None
+    import pendulum  # an Airflow dependency; DAG start dates need a zone-aware datetime
+
+    spec = definition.schedule
+    start = pendulum.datetime(spec.start_date.year, spec.start_date.month, spec.start_date.day, tz=spec.timezone)
+    if spec.cron == "@once":
+        return "@once", start
+    return CronTriggerTimetable(spec.cron, timezone=spec.timezone), start
+
+
+def build_report_dag(definition: ReportDefinition) -> DAG:
+    """Build the DAG of one report: claim -> generate -> distribute (mapped per target) -> notify -> finalize.
+
+    :param definition: a validated report definition.
+    """
+    retry = definition.retry
+    schedule, start_date = _schedule(definition)
+    default_args = {
+        "owner": definition.owner,
+        "retries": retry.retries,
+        "retry_delay": retry.retry_delay,
+        "retry_exponential_backoff": retry.backoff_multiplier,
+        "max_retry_delay": retry.max_retry_delay,
+        "execution_timeout": definition.execution_timeout,
+        # Higher-priority reports get free worker slots first.
+        "priority_weight": definition.priority,
+    }
+    with DAG(
+        dag_id=definition.dag_id,
+        description=definition.title,
+        doc_md=_doc_md(definition),
+        schedule=schedule,
+        start_date=start_date,
+        catchup=definition.schedule.catchup if definition.schedule else False,
+        tags=sorted({"report", f"engine:{definition.engine.type}", *definition.tags}),
+        params={name: build_param(name, spec) for name, spec in definition.parameters.items()},
+        default_args=default_args,
+        render_template_as_native_obj=True,
+    ) as dag:
+        claim = ClaimRequestOperator(task_id="claim", definition=definition)
+        engine_operator = ENGINE_OPERATORS[definition.engine.type]
+        generate = engine_operator(task_id="generate", definition=definition, request=claim.output)
+        distribute = DistributeOperator.partial(
+            task_id="distribute",
+            definition=definition,
+            request=claim.output,
+            artifacts=generate.output,
+            map_index_template="{{ task.target['key'] }}",
+        ).expand(target=[{"index": i, "key": definition.target_key(i)} for i in range(len(definition.distribution))])
+        notify = NotifyOperator(
+            task_id="notify",
+            definition=definition,
+            request=claim.output,
+            artifacts=generate.output,
+            deliveries=distribute.output,
+        )
+        FinalizeOperator(task_id="finalize", request=claim.output, event=notify.output)
+    return dag
+
+
+def build_all() -> dict[str, DAG]:
+    """Build the DAGs of every valid definition; warn about the broken ones."""
+    wanted = get_parsing_context().dag_id
+    # A task start needs just its own DAG: skip reading every other definition.
+    only = wanted.removeprefix(DAG_PREFIX) if wanted and wanted.startswith(DAG_PREFIX) else None
+    result = load_definitions(only_id=only)
+    for error in result.errors:
+        for line in error.lines():
+            log.error("invalid report definition: %s", line)
+            warnings.warn(f"invalid report definition: {line}", UserWarning, stacklevel=1)
+    return {definition.dag_id: build_report_dag(definition) for definition in result.definitions}
+
+
+globals().update(build_all())

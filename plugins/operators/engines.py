@@ -1,0 +1,143 @@
+"""Engine operators: generate a report's artifacts and put them in staging storage."""
+
+from __future__ import annotations
+
+import importlib
+import tempfile
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import BaseHook, BaseOperator, Context
+from airflow.sdk.exceptions import AirflowFailException
+
+from operators.staging import stage_file
+from reporting.definition import InvalidParameters, ReportDefinition
+from reporting.loader import sql_dir
+from reporting.naming import NamingContext, render_filename, staging_key
+from reporting.renderers import RenderContext, RenderResult, open_renderer, render_all
+from reporting.sql import BindError, bind
+
+ARTIFACT_NAME = "{report_id}_{run_date}.{format}"
+
+
+class ReportEngineOperator(BaseOperator):
+    """Base of every engine operator: resolve the request, generate, stage, return artifact metadata.
+
+    Subclasses implement :meth:`generate`, writing one file per format into a local folder.
+    The task returns a list of artifact records (uri, format, bytes, sha256, rows, file name):
+    metadata only, never the report bytes.
+
+    :param definition: the report definition.
+    :param request: the claimed request (the claim task's XCom).
+    """
+
+    template_fields: Sequence[str] = ("request",)
+    ui_color = "#fff3e0"
+
+    def __init__(self, *, definition: ReportDefinition, request: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.definition = definition
+        self.request = request
+
+    def execute(self, context: Context) -> list[dict[str, Any]]:
+        request = self.request
+        try:
+            parameters = self.definition.resolve_parameters(request["parameters"])
+        except InvalidParameters as exc:
+            raise AirflowFailException(f"request {request['request_id']}: {exc}") from None
+        naming = NamingContext(
+            report_id=self.definition.id,
+            run_date=request["run_date"],
+            request_id=request["request_id"],
+            title=self.definition.title,
+            params=request["parameters"],
+        )
+        render_context = RenderContext(
+            title=self.definition.title,
+            report_id=self.definition.id,
+            parameters=request["parameters"],
+            generated_at=datetime.now(timezone.utc),
+        )
+        with tempfile.TemporaryDirectory(prefix=f"report-{self.definition.id}-") as workdir:
+            paths = {
+                fmt: Path(workdir) / render_filename(ARTIFACT_NAME, naming, fmt) for fmt in self.definition.formats
+            }
+            results = self.generate(paths, parameters, render_context)
+            artifacts = [self._stage(result, naming) for result in results]
+        for artifact in artifacts:
+            self.log.info(
+                "request %s: %s artifact staged at %s (%d rows, %d bytes, sha256 %s)",
+                request["request_id"],
+                artifact["format"],
+                artifact["uri"],
+                artifact["rows"],
+                artifact["bytes"],
+                artifact["sha256"],
+            )
+        return artifacts
+
+    def generate(
+        self, paths: dict[str, Path], parameters: dict[str, Any], context: RenderContext
+    ) -> list[RenderResult]:
+        """Write one file per format and describe each.
+
+        :param paths: where to write each format.
+        :param parameters: the run's resolved, typed parameter values.
+        :param context: what the renderers print about the run.
+        """
+        raise NotImplementedError
+
+    @staticmethod
+    def _stage(result: RenderResult, naming: NamingContext) -> dict[str, Any]:
+        key = staging_key(naming.report_id, naming.run_date, naming.request_id, result.path.name)
+        return {
+            "format": result.format,
+            "file_name": result.path.name,
+            "uri": stage_file(result.path, key),
+            "rows": result.rows,
+            "bytes": result.bytes,
+            "sha256": result.sha256,
+        }
+
+
+class SqlReportOperator(ReportEngineOperator):
+    """Run the definition's SQL file on a common-sql connection and render every format in one pass.
+
+    Rows are fetched ``batch_size`` at a time and fed to all renderers as they arrive, so
+    memory holds about one batch whatever the row count. Parameters are bind parameters.
+
+    :param definition: the report definition (its engine must be ``sql``).
+    :param request: the claimed request (the claim task's XCom).
+    """
+
+    def generate(
+        self, paths: dict[str, Path], parameters: dict[str, Any], context: RenderContext
+    ) -> list[RenderResult]:
+        engine = self.definition.engine
+        sql_text = (sql_dir() / engine.sql).read_text(encoding="utf-8")
+        hook = BaseHook.get_connection(engine.conn_id).get_hook()
+        conn = hook.get_conn()
+        try:
+            # The driver's own DB-API module says how it wants placeholders written.
+            paramstyle = importlib.import_module(type(conn).__module__.split(".")[0]).paramstyle
+            try:
+                statement, bound = bind(sql_text, parameters, paramstyle)
+            except BindError as exc:
+                raise AirflowFailException(f"{engine.sql}: {exc}") from None
+            cursor = conn.cursor()
+            try:
+                cursor.execute(statement, bound)
+                columns = [column[0] for column in cursor.description]
+                renderers = [open_renderer(fmt, path, columns, context) for fmt, path in paths.items()]
+                return render_all(renderers, self._batches(cursor, engine.batch_size))
+            finally:
+                cursor.close()
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _batches(cursor: Any, size: int) -> Iterator[Sequence[Sequence[Any]]]:
+        while rows := cursor.fetchmany(size):
+            yield rows

@@ -1,0 +1,1 @@
+"""Report orchestration domain logic (no Airflow imports)."""

@@ -1,0 +1,438 @@
+"""Report definitions: the pydantic v2 model of one ``include/reports/*.yaml`` file."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Literal, Union
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from reporting.durations import Duration
+from reporting.naming import TemplateError, check_template, expand_env
+
+ReportFormat = Literal["pdf", "xlsx", "csv"]
+ParameterType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
+
+_ID = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
+_PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+# conf keys a request carries beside the report's own parameters (see the intake issue)
+RESERVED_CONF_KEYS = frozenset(
+    {"request_id", "parameters", "distribution", "priority", "trigger_type", "requested_by"}
+)
+_EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
+PRESETS = frozenset({"@once", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly", "@annually"})
+# minute, hour, day of month, month, day of week
+_CRON_BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+_CRON_FIELD = re.compile(r"^(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/\d+)?$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+# --- engines: a discriminated union on `type`; later engines add a member here --------------
+
+
+class SqlEngine(_Model):
+    """Run a SQL file through a common-sql connection and render its rows.
+
+    :param conn_id: the Airflow connection the query runs on.
+    :param sql: the SQL file, relative to ``include/sql/``, with ``:name`` bind parameters.
+    :param batch_size: rows fetched per round trip; memory stays at about one batch.
+    """
+
+    type: Literal["sql"]
+    conn_id: str = Field(min_length=1)
+    sql: str = Field(min_length=1)
+    batch_size: int = Field(default=10_000, ge=1, le=1_000_000)
+
+    @field_validator("sql")
+    @classmethod
+    def _relative_sql_path(cls, value: str) -> str:
+        if value.startswith(("/", "\\")) or ".." in value.replace("\\", "/").split("/"):
+            raise ValueError("must be a path inside include/sql/ (no absolute path, no '..')")
+        if not value.endswith(".sql"):
+            raise ValueError("must name a .sql file")
+        return value
+
+
+Engine = Annotated[Union[SqlEngine], Field(discriminator="type")]
+
+
+# --- parameters -----------------------------------------------------------------------------
+
+
+def _coerce(kind: ParameterType, value: Any) -> Any:
+    """Coerce one value to a parameter type, or raise ValueError saying what was expected."""
+    if kind == "string":
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+    elif kind == "integer":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
+            return int(value)
+    elif kind == "number":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in {"true", "false"}:
+            return value.lower() == "true"
+    elif kind == "date":
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
+    elif kind == "datetime":
+        if isinstance(value, datetime):
+            return value
+        if isinstance(value, str):
+            try:
+                return datetime.fromisoformat(value)
+            except ValueError:
+                pass
+    raise ValueError(f"expected a {kind}, got {value!r}")
+
+
+class ParameterSpec(_Model):
+    """One run parameter: shown in the Airflow trigger form and bound into the query.
+
+    :param type: string, integer, number, boolean, date or datetime.
+    :param default: the value used when a run does not give one.
+    :param required: a run must supply a value (or the default applies).
+    :param allowed_values: the only values accepted, shown as a drop-down.
+    :param description: help text in the trigger form.
+    """
+
+    type: ParameterType = "string"
+    default: Any = None
+    required: bool = False
+    allowed_values: list[Any] | None = Field(default=None, min_length=1)
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ParameterSpec:
+        if self.allowed_values is not None:
+            coerced = [_coerce(self.type, v) for v in self.allowed_values]
+            object.__setattr__(self, "allowed_values", coerced)
+        if self.default is not None:
+            object.__setattr__(self, "default", self.coerce(self.default))
+        return self
+
+    def coerce(self, value: Any) -> Any:
+        """Coerce and check one supplied value.
+
+        :param value: the raw value from YAML, the trigger form or a request's conf.
+        """
+        coerced = _coerce(self.type, value)
+        if self.allowed_values is not None and coerced not in self.allowed_values:
+            raise ValueError(f"{value!r} is not one of the allowed values {self.allowed_values!r}")
+        return coerced
+
+
+# --- schedule ---------------------------------------------------------------------------------
+
+
+def _check_cron(expr: str) -> None:
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError(
+            f"{expr!r} is neither a preset ({', '.join(sorted(PRESETS))}) nor a 5-field cron expression"
+        )
+    for text, (low, high), label in zip(
+        fields, _CRON_BOUNDS, ("minute", "hour", "day of month", "month", "day of week"), strict=True
+    ):
+        for part in text.split(","):
+            if not _CRON_FIELD.match(part):
+                raise ValueError(f"{expr!r}: cron {label} field {text!r} is malformed")
+            for number in re.findall(r"(?<![/\d])\d+", part):
+                if not low <= int(number) <= high:
+                    raise ValueError(f"{expr!r}: cron {label} value {number} is outside {low}-{high}")
+
+
+class Schedule(_Model):
+    """When the report runs on its own.
+
+    :param cron: a 5-field cron expression or a preset such as ``@daily``.
+    :param timezone: the IANA time zone the cron is read in.
+    :param start_date: the first date the schedule may fire.
+    :param catchup: run the intervals missed since ``start_date``.
+    """
+
+    cron: str
+    timezone: str = "UTC"
+    start_date: date = date(2024, 1, 1)
+    catchup: bool = False
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        if value not in PRESETS:
+            _check_cron(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/London)") from None
+        return value
+
+
+# --- distribution: a discriminated union on `type`; later targets add a member here -----------
+
+
+class LocalTarget(_Model):
+    """Deliver into a local or mounted (NAS/NFS) directory.
+
+    :param name: the target's key in delivery records; defaults to ``local_<index>``.
+    :param path: an absolute directory; created if missing.
+    :param filename: the file-name template.
+    :param formats: deliver only these formats (default: all the report's formats).
+    """
+
+    type: Literal["local"]
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.\-]{1,100}$")
+    path: str = Field(min_length=1)
+    filename: str = "{report_id}_{run_date}.{format}"
+    formats: list[ReportFormat] | None = Field(default=None, min_length=1)
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        # Checked on the raw text: the ${VAR} form is resolved on the worker that delivers.
+        if not value.startswith(("/", "${")) or "\x00" in value:
+            raise ValueError("must be an absolute directory path (it may start with ${VAR} or ${VAR:-default})")
+        if ".." in value.split("/"):
+            raise ValueError("must not contain '..'")
+        return value
+
+    def resolved_path(self, environ: Mapping[str, str]) -> str:
+        """The directory with ``${VAR}``/``${VAR:-default}`` read from an environment.
+
+        :param environ: the environment of the process that delivers (``os.environ``).
+        """
+        path = expand_env(self.path, environ)
+        if not path.startswith("/") or ".." in path.split("/") or "\x00" in path:
+            raise ValueError(f"target path {self.path!r} resolves to {path!r}, not a safe absolute directory")
+        return path
+
+
+Target = Annotated[Union[LocalTarget], Field(discriminator="type")]
+
+
+# --- notifications, retries -------------------------------------------------------------------
+
+
+class Notifications(_Model):
+    """Who hears about a run.
+
+    :param emails: stakeholder addresses.
+    :param on_success: notify when the report is delivered.
+    :param on_failure: notify when the request fails for good.
+    """
+
+    emails: list[str] = Field(default_factory=list)
+    on_success: bool = True
+    on_failure: bool = True
+
+    @field_validator("emails")
+    @classmethod
+    def _valid_emails(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not _EMAIL.match(value):
+                raise ValueError(f"{value!r} is not a single e-mail address")
+        return values
+
+
+class RetryPolicy(_Model):
+    """Airflow-native retries. Defaults: 3 attempts, 1 s first delay doubling up to 60 s.
+
+    :param retries: retries after the first attempt (0 disables retrying).
+    :param retry_delay: the delay before the first retry.
+    :param backoff_multiplier: Airflow's ``retry_exponential_backoff`` (0 = constant delay, 2.0 = doubling).
+    :param max_retry_delay: the cap on any one delay.
+    """
+
+    retries: int = Field(default=2, ge=0, le=100)
+    retry_delay: Duration = timedelta(seconds=1)
+    backoff_multiplier: float = Field(default=2.0, ge=0, le=100)
+    max_retry_delay: Duration = timedelta(seconds=60)
+
+    @model_validator(mode="after")
+    def _cap_not_below_delay(self) -> RetryPolicy:
+        if self.max_retry_delay < self.retry_delay:
+            raise ValueError("max_retry_delay must not be shorter than retry_delay")
+        return self
+
+
+# --- the definition -----------------------------------------------------------------------------
+
+
+class ReportDefinition(_Model):
+    """One report: what it runs, with which parameters, when, and where the files go.
+
+    :param id: the report id; the DAG is ``report__<id>``.
+    :param title: shown on the PDF and in the DAG list.
+    :param description: markdown shown as the DAG's documentation.
+    :param owner: the team answerable for the report (the DAG owner).
+    :param tags: DAG tags, besides ``report`` and the engine type.
+    :param engine: how the report is generated.
+    :param parameters: run parameters by name.
+    :param formats: the artifacts produced.
+    :param schedule: when it runs on its own; absent means manual/API/ad hoc only.
+    :param priority: 1 (lowest) to 10 (highest); higher runs first.
+    :param distribution: where the artifacts are delivered.
+    :param notifications: who hears about runs.
+    :param retry: the retry policy of every task.
+    :param execution_timeout: the longest any one task may run.
+    """
+
+    id: str
+    title: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    owner: str = Field(min_length=1, max_length=100)
+    tags: list[str] = Field(default_factory=list)
+    engine: Engine
+    parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
+    formats: list[ReportFormat] = Field(min_length=1)
+    schedule: Schedule | None = None
+    priority: int = Field(default=5, ge=1, le=10)
+    distribution: list[Target] = Field(min_length=1)
+    notifications: Notifications = Field(default_factory=Notifications)
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    execution_timeout: Duration = timedelta(hours=1)
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError("must start with a lower-case letter and use only a-z, 0-9 and _ (at most 100)")
+        return value
+
+    @field_validator("formats", mode="before")
+    @classmethod
+    def _lower_formats(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [v.lower() if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("formats")
+    @classmethod
+    def _unique_formats(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists a format twice")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _valid_tags(cls, value: list[str]) -> list[str]:
+        for tag in value:
+            if not tag or len(tag) > 100:
+                raise ValueError(f"tag {tag!r} must be 1-100 characters")
+        return value
+
+    @field_validator("parameters")
+    @classmethod
+    def _valid_parameter_names(cls, value: dict[str, ParameterSpec]) -> dict[str, ParameterSpec]:
+        for name in value:
+            if not _PARAM_NAME.match(name):
+                raise ValueError(f"parameter name {name!r} must be an identifier (letters, digits, _)")
+            if name in RESERVED_CONF_KEYS:
+                raise ValueError(f"parameter name {name!r} is reserved for request fields")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> ReportDefinition:
+        if self.execution_timeout <= timedelta(0):
+            raise _field_error("execution_timeout", "must be longer than zero")
+        if self.schedule is not None:
+            for name, spec in self.parameters.items():
+                if spec.required and spec.default is None:
+                    raise _field_error(
+                        f"parameters.{name}",
+                        "is required and has no default, so a scheduled run could never fill it",
+                    )
+        names = frozenset(self.parameters)
+        seen_keys: dict[str, int] = {}
+        for index, target in enumerate(self.distribution):
+            try:
+                check_template(target.filename, names)
+            except TemplateError as exc:
+                raise _field_error(f"distribution[{index}].filename", str(exc)) from None
+            for fmt in target.formats or ():
+                if fmt not in self.formats:
+                    raise _field_error(
+                        f"distribution[{index}].formats", f"{fmt!r} is not among the report's formats"
+                    )
+            key = self.target_key(index)
+            if key in seen_keys:
+                raise _field_error(f"distribution[{index}].name", f"{key!r} is already used by target {seen_keys[key]}")
+            seen_keys[key] = index
+        return self
+
+    @property
+    def dag_id(self) -> str:
+        """The id of this report's DAG."""
+        return f"report__{self.id}"
+
+    def target_key(self, index: int) -> str:
+        """The stable key of one distribution target (its ``name``, or ``<type>_<index>``).
+
+        :param index: the target's position in ``distribution``.
+        """
+        target = self.distribution[index]
+        return target.name or f"{target.type}_{index}"
+
+    def resolve_parameters(self, supplied: dict[str, Any] | None) -> dict[str, Any]:
+        """Merge a run's values with the defaults, coerce them, and refuse unknown or missing ones.
+
+        :param supplied: the run's parameter values (from the trigger form, conf or a request row).
+        """
+        supplied = dict(supplied or {})
+        problems: list[str] = []
+        unknown = sorted(set(supplied) - set(self.parameters))
+        problems.extend(f"parameters.{name}: not a parameter of report {self.id!r}" for name in unknown)
+        resolved: dict[str, Any] = {}
+        for name, spec in self.parameters.items():
+            value = supplied.get(name)
+            if value is None or value == "":
+                if spec.required and spec.default is None:
+                    problems.append(f"parameters.{name}: a value is required")
+                resolved[name] = spec.default
+                continue
+            try:
+                resolved[name] = spec.coerce(value)
+            except ValueError as exc:
+                problems.append(f"parameters.{name}: {exc}")
+        if problems:
+            raise InvalidParameters(problems)
+        return resolved
+
+
+class InvalidParameters(ValueError):
+    """A run's parameters do not fit the definition; ``problems`` names each field."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def _field_error(path: str, message: str) -> ValueError:
+    # A model-level check has no location of its own; the loader prints this prefix as the path.
+    return ValueError(f"{path}: {message}")

@@ -1,0 +1,144 @@
+"""Naming of artifacts and delivered files: templates, their fields, and sanitising."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+TEMPLATE_FIELDS = ("report_id", "run_date", "request_id", "format", "title")
+"""Fields a file-name template may use, besides ``params[<name>]``."""
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_SAFE_CHARS = re.compile(r"[^A-Za-z0-9._\- ]+")
+_FORMATTER = string.Formatter()
+
+
+class TemplateError(ValueError):
+    """A file-name template is malformed, uses an unknown field, or renders to an unsafe name."""
+
+
+def template_fields(template: str) -> list[str]:
+    """Return the field expressions a template uses (``report_id``, ``params[region]``...).
+
+    :param template: a ``str.format`` template such as ``"{report_id}_{run_date}.{format}"``.
+    """
+    try:
+        parsed = list(_FORMATTER.parse(template))
+    except ValueError as exc:
+        raise TemplateError(f"malformed template {template!r}: {exc}") from None
+    return [field for _, field, _, _ in parsed if field is not None]
+
+
+def check_template(template: str, parameter_names: set[str] | frozenset[str]) -> None:
+    """Refuse a template that uses a field no run can fill.
+
+    :param template: the file-name template.
+    :param parameter_names: the report's declared parameter names (usable as ``params[name]``).
+    """
+    for field in template_fields(template):
+        if field == "":
+            raise TemplateError(f"template {template!r}: positional fields '{{}}' are not allowed")
+        root, _, rest = field.partition("[")
+        if root == "params":
+            name = rest.rstrip("]")
+            if not rest.endswith("]") or "[" in name or name not in parameter_names:
+                raise TemplateError(
+                    f"template {template!r}: {{{field}}} does not name a declared parameter "
+                    f"(declared: {', '.join(sorted(parameter_names)) or 'none'})"
+                )
+        elif field not in TEMPLATE_FIELDS:
+            raise TemplateError(
+                f"template {template!r}: unknown field {{{field}}}; "
+                f"use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)} or {{params[name]}}"
+            )
+
+
+@dataclass(frozen=True)
+class NamingContext:
+    """What a file-name template can refer to for one run.
+
+    :param report_id: the report definition id.
+    :param run_date: the run's date as ``YYYY-MM-DD``.
+    :param request_id: the request being served.
+    :param title: the report title.
+    :param params: the run's parameter values.
+    """
+
+    report_id: str
+    run_date: str
+    request_id: str
+    title: str
+    params: Mapping[str, Any]
+
+
+def safe_component(value: str) -> str:
+    """Make one value safe inside a single path component.
+
+    :param value: any text (a parameter value, a title).
+    """
+    cleaned = _SAFE_CHARS.sub("_", value).strip(" .")
+    return cleaned or "_"
+
+
+def render_filename(template: str, context: NamingContext, fmt: str) -> str:
+    """Render a template into one safe file name, refusing traversal and control characters.
+
+    Field values are sanitised before substitution, so a parameter value such as
+    ``../../etc`` can never leave the target directory.
+
+    :param template: the file-name template.
+    :param context: the run's naming context.
+    :param fmt: the artifact format (``pdf``, ``xlsx``, ``csv``).
+    """
+    values = {
+        "report_id": safe_component(context.report_id),
+        "run_date": safe_component(context.run_date),
+        "request_id": safe_component(context.request_id),
+        "title": safe_component(context.title),
+        "format": safe_component(fmt),
+        "params": {k: safe_component(str(v)) for k, v in context.params.items()},
+    }
+    try:
+        name = template.format_map(values)
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        raise TemplateError(f"template {template!r} cannot be rendered: {exc}") from None
+    if not name or name in {".", ".."} or "/" in name or "\\" in name or "\x00" in name:
+        raise TemplateError(f"template {template!r} renders to an unsafe file name {name!r}")
+    if any(ord(ch) < 32 for ch in name):
+        raise TemplateError(f"template {template!r} renders to a name with control characters")
+    return name
+
+
+def staging_key(report_id: str, run_date: str, request_id: str, filename: str) -> str:
+    """Deterministic staging key, so a retried task overwrites its own artifact and nothing else.
+
+    :param report_id: the report definition id.
+    :param run_date: the run's date as ``YYYY-MM-DD``.
+    :param request_id: the request being served.
+    :param filename: the artifact's file name.
+    """
+    parts = [safe_component(report_id), safe_component(run_date), safe_component(request_id), filename]
+    return "/".join(parts)
+
+
+def expand_env(value: str, environ: Mapping[str, str]) -> str:
+    """Replace ``${VAR}`` and ``${VAR:-default}`` with values from an environment.
+
+    :param value: text with references.
+    :param environ: where the values come from.
+    :raises TemplateError: a referenced variable is unset and has no default.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        found = environ.get(name)
+        if found:
+            return found
+        if default is not None:
+            return default
+        raise TemplateError(f"{value!r}: environment variable {name} is not set and has no default")
+
+    return _ENV_REF.sub(replace, value)
