@@ -39,6 +39,7 @@ def build_param(name: str, spec: ParameterSpec) -> Param:
     :param spec: its definition.
     """
     schema: dict[str, Any] = {"title": name, "description": spec.description or None}
+    # Param takes `description` itself and puts every other keyword into the JSON schema.
     json_type = _JSON_TYPES.get(spec.type, "string")
     if spec.type in _STRING_FORMATS:
         schema["format"] = _STRING_FORMATS[spec.type]

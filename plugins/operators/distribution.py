@@ -72,13 +72,7 @@ class DistributeOperator(BaseOperator):
     def execute(self, context: Context) -> list[dict[str, Any]]:
         spec = self.definition.distribution[self.target["index"]]
         key = self.target["key"]
-        naming = NamingContext(
-            report_id=self.definition.id,
-            run_date=self.request["run_date"],
-            request_id=self.request["request_id"],
-            title=self.definition.title,
-            params=self.request["parameters"],
-        )
+        naming = NamingContext.for_request(self.definition.id, self.definition.title, self.request)
         wanted = set(spec.formats or self.definition.formats)
         deliveries = []
         for artifact in self.artifacts:

@@ -47,13 +47,7 @@ class ReportEngineOperator(BaseOperator):
             parameters = self.definition.resolve_parameters(request["parameters"])
         except InvalidParameters as exc:
             raise AirflowFailException(f"request {request['request_id']}: {exc}") from None
-        naming = NamingContext(
-            report_id=self.definition.id,
-            run_date=request["run_date"],
-            request_id=request["request_id"],
-            title=self.definition.title,
-            params=request["parameters"],
-        )
+        naming = NamingContext.for_request(self.definition.id, self.definition.title, request)
         render_context = RenderContext(
             title=self.definition.title,
             report_id=self.definition.id,

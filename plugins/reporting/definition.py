@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from reporting.durations import Duration
 from reporting.naming import TemplateError, check_template, expand_env
@@ -27,6 +27,14 @@ PRESETS = frozenset({"@once", "@hourly", "@daily", "@weekly", "@monthly", "@quar
 # minute, hour, day of month, month, day of week
 _CRON_BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 _CRON_FIELD = re.compile(r"^(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/\d+)?$")
+# the only words a field may hold: month and weekday names, and 'L' (last day of the month)
+_CRON_NAMES = (
+    frozenset(),
+    frozenset(),
+    frozenset({"L"}),
+    frozenset({"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"}),
+    frozenset({"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}),
+)
 
 
 class _Model(BaseModel):
@@ -99,12 +107,16 @@ def _coerce(kind: ParameterType, value: Any) -> Any:
     elif kind == "datetime":
         if isinstance(value, datetime):
             return value
+        if isinstance(value, date):
+            # YAML reads an unquoted 2026-01-01 as a date; as a datetime it means midnight.
+            return datetime(value.year, value.month, value.day)
         if isinstance(value, str):
             try:
                 return datetime.fromisoformat(value)
             except ValueError:
                 pass
-    raise ValueError(f"expected a {kind}, got {value!r}")
+    article = "an" if kind[0] in "aeiou" else "a"
+    raise ValueError(f"expected {article} {kind}, got {value!r}")
 
 
 class ParameterSpec(_Model):
@@ -117,20 +129,30 @@ class ParameterSpec(_Model):
     :param description: help text in the trigger form.
     """
 
+    # Field order matters: each validator below reads the fields declared before it.
     type: ParameterType = "string"
+    allowed_values: list[Any] | None = Field(default=None, min_length=1)
     default: Any = None
     required: bool = False
-    allowed_values: list[Any] | None = Field(default=None, min_length=1)
     description: str = ""
 
-    @model_validator(mode="after")
-    def _consistent(self) -> ParameterSpec:
-        if self.allowed_values is not None:
-            coerced = [_coerce(self.type, v) for v in self.allowed_values]
-            object.__setattr__(self, "allowed_values", coerced)
-        if self.default is not None:
-            object.__setattr__(self, "default", self.coerce(self.default))
-        return self
+    @field_validator("allowed_values")
+    @classmethod
+    def _typed_allowed_values(cls, values: list[Any] | None, info: ValidationInfo) -> list[Any] | None:
+        if values is None or "type" not in info.data:
+            return values
+        return [_coerce(info.data["type"], value) for value in values]
+
+    @field_validator("default")
+    @classmethod
+    def _typed_default(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None or "type" not in info.data:
+            return value
+        coerced = _coerce(info.data["type"], value)
+        allowed = info.data.get("allowed_values")
+        if allowed is not None and coerced not in allowed:
+            raise ValueError(f"{value!r} is not one of the allowed values {allowed!r}")
+        return coerced
 
     def coerce(self, value: Any) -> Any:
         """Coerce and check one supplied value.
@@ -152,11 +174,13 @@ def _check_cron(expr: str) -> None:
         raise ValueError(
             f"{expr!r} is neither a preset ({', '.join(sorted(PRESETS))}) nor a 5-field cron expression"
         )
-    for text, (low, high), label in zip(
-        fields, _CRON_BOUNDS, ("minute", "hour", "day of month", "month", "day of week"), strict=True
+    for text, (low, high), names, label in zip(
+        fields, _CRON_BOUNDS, _CRON_NAMES, ("minute", "hour", "day of month", "month", "day of week"), strict=True
     ):
         for part in text.split(","):
-            if not _CRON_FIELD.match(part):
+            if not _CRON_FIELD.match(part) or any(
+                not word.isdigit() and word.upper() not in names for word in re.findall(r"[0-9A-Za-z]+", part)
+            ):
                 raise ValueError(f"{expr!r}: cron {label} field {text!r} is malformed")
             for number in re.findall(r"(?<![/\d])\d+", part):
                 if not low <= int(number) <= high:

@@ -82,16 +82,22 @@ def _loc_to_path(loc: Iterable[Any], data: Any) -> str:
     """Turn a pydantic error location into ``distribution[1].path``, dropping union tags."""
     parts: list[str] = []
     node = data
+    descended = False  # the tag can only be the first location item inside a (non-root) node
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
             node = node[item] if isinstance(node, list) and item < len(node) else None
+            descended = True
             continue
         # A discriminated union adds its tag ('local', 'sql') to the location; people never wrote it.
-        if isinstance(node, dict) and item not in node and node.get("type") == item:
+        # The tag may equal a field name (SqlEngine's tag 'sql' and its field `sql`), so it is
+        # recognised by position, not by being absent from the node.
+        if descended and isinstance(node, dict) and node.get("type") == item:
+            descended = False
             continue
         parts.append(f".{item}" if parts else str(item))
         node = node.get(item) if isinstance(node, dict) else None
+        descended = True
     return "".join(parts)
 
 

@@ -54,6 +54,10 @@ def check_template(template: str, parameter_names: set[str] | frozenset[str]) ->
                 f"template {template!r}: unknown field {{{field}}}; "
                 f"use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)} or {{params[name]}}"
             )
+    # Literal text can still make an unsafe name ("sub/{report_id}.csv"): render a sample now,
+    # so the definition is refused at load time rather than at delivery.
+    sample = NamingContext("report", "2026-01-01", "request", "title", dict.fromkeys(parameter_names, "value"))
+    render_filename(template, sample, "pdf")
 
 
 @dataclass(frozen=True)
@@ -73,13 +77,30 @@ class NamingContext:
     title: str
     params: Mapping[str, Any]
 
+    @classmethod
+    def for_request(cls, report_id: str, title: str, request: Mapping[str, Any]) -> NamingContext:
+        """The naming context of a claimed request (the claim task's record).
+
+        :param report_id: the report definition id.
+        :param title: the report title.
+        :param request: the request record with ``run_date``, ``request_id`` and ``parameters``.
+        """
+        return cls(
+            report_id=report_id,
+            run_date=request["run_date"],
+            request_id=request["request_id"],
+            title=title,
+            params=request["parameters"],
+        )
+
 
 def safe_component(value: str) -> str:
     """Make one value safe inside a single path component.
 
     :param value: any text (a parameter value, a title).
     """
-    cleaned = _SAFE_CHARS.sub("_", value).strip(" .")
+    # '..' is harmless without a separator, but names that look like traversal alarm people.
+    cleaned = re.sub(r"\.{2,}", ".", _SAFE_CHARS.sub("_", value)).strip(" .")
     return cleaned or "_"
 
 

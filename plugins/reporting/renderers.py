@@ -14,6 +14,7 @@ import hashlib
 import logging
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import accumulate
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,7 +25,7 @@ import xlsxwriter
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.utils import simpleSplit
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfbase.pdfmetrics import getFont
 from reportlab.pdfgen import canvas
 
 log = logging.getLogger(__name__)
@@ -69,10 +70,7 @@ class RenderResult:
 
 
 class Renderer(abc.ABC):
-    """Base class for streaming report writers.
-
-    Use as a context manager: leaving the block normally closes the file, leaving it
-    with an exception aborts it so no partial file remains.
+    """Base class for streaming report writers; as a context manager it closes on success, aborts on error.
 
     :param path: Destination file; overwritten if it exists.
     :param columns: Column names, one per value in every row.
@@ -115,10 +113,7 @@ class Renderer(abc.ABC):
         self._rows += len(rows)
 
     def close(self) -> RenderResult:
-        """Finish the file and describe it; calling again returns the same result.
-
-        A failure while finishing removes the partial file before re-raising.
-        """
+        """Finish the file (removing it if that fails) and describe it; later calls return the same result."""
         if self._result is not None:
             return self._result
         if self._finished:
@@ -285,11 +280,7 @@ class XlsxRenderer(Renderer):
 
 
 class PdfRenderer(Renderer):
-    """Paged PDF table drawn on a low-level canvas, one page at a time.
-
-    The header row is repeated on every page; column widths are fixed from the header and
-    the first non-empty batch. reportlab keeps finished page streams in memory until the
-    document is saved, so memory grows with the page count but not with retained rows.
+    """Paged PDF table drawn on a low-level canvas page by page as rows arrive, header repeated on each page.
 
     :param path: Destination file.
     :param columns: Column names; more than 6 columns switch to landscape.
@@ -331,7 +322,9 @@ class PdfRenderer(Renderer):
         pagesize = landscape(A4) if len(self.columns) > self._LANDSCAPE_ABOVE_COLUMNS else A4
         self._page_width, self._page_height = pagesize
         self._usable_width = self._page_width - 2 * self._MARGIN
-        # Nothing touches the disk before save(), so an aborted PDF never leaves a file behind.
+        # Nothing touches the disk before save(), so an aborted PDF never leaves a file behind. The price:
+        # reportlab keeps finished page streams in memory until save(), so memory grows with the page
+        # count (tens of KB per page) even though no rows are retained.
         self._canvas = canvas.Canvas(str(self.path), pagesize=pagesize, pageCompression=1)
         self._canvas.setTitle(context.title)
         self._widths: list[float] | None = None
@@ -340,6 +333,7 @@ class PdfRenderer(Renderer):
         self._y = 0.0
         self._rows_on_page = 0
         self._page_capacity = 0
+        self._font: tuple[str, float] | None = None
 
     def _write_rows(self, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
@@ -357,10 +351,9 @@ class PdfRenderer(Renderer):
     def _finish(self) -> None:
         if self._widths is None:
             self._start_table(())
+            left = self._MARGIN + self._CELL_PADDING
             baseline = self._y - self._ROW_HEIGHT + self._BASELINE_OFFSET
-            self._draw_text(
-                self._MARGIN + self._CELL_PADDING, baseline, "No rows.", self._FONT, self._TABLE_SIZE, self._usable_width
-            )
+            self._draw_text(left, baseline, "No rows.", self._FONT, self._TABLE_SIZE, self._usable_width)
         self._end_page()
         self._canvas.save()
 
@@ -368,7 +361,7 @@ class PdfRenderer(Renderer):
         """Nothing to release: the canvas holds no file handle until save()."""
 
     def _start_table(self, sample: Sequence[Sequence[Any]]) -> None:
-        """Fix the column layout and open the first page.
+        """Fix the column widths for the whole document from the header and a sample, then open page 1.
 
         :param sample: Rows whose values size the columns together with the header.
         """
@@ -379,7 +372,7 @@ class PdfRenderer(Renderer):
             natural.append(min(max(widest + 2 * self._CELL_PADDING, self._MIN_COLUMN_WIDTH), self._MAX_COLUMN_WIDTH))
         scale = self._usable_width / sum(natural)
         self._widths = [width * scale for width in natural]
-        self._lefts = [self._MARGIN + sum(self._widths[:index]) for index in range(len(self._widths))]
+        self._lefts = list(accumulate(self._widths[:-1], initial=self._MARGIN))
         self._start_page()
 
     def _measure(self, text: str, font: str) -> float:
@@ -389,7 +382,7 @@ class PdfRenderer(Renderer):
         :param font: Font name.
         """
         clipped = _pdf_safe(text)[: _max_visible_chars(self._MAX_COLUMN_WIDTH, self._TABLE_SIZE)]
-        return stringWidth(clipped, font, self._TABLE_SIZE)
+        return _text_width(clipped, font, self._TABLE_SIZE)
 
     def _start_page(self) -> None:
         self._page += 1
@@ -411,6 +404,8 @@ class PdfRenderer(Renderer):
             align_right=True,
         )
         self._canvas.showPage()
+        # showPage() resets the graphics state, including the current font.
+        self._font = None
 
     def _draw_title_block(self) -> None:
         context = self.context
@@ -467,12 +462,15 @@ class PdfRenderer(Renderer):
         :param max_width: Available width in points.
         :param align_right: Whether ``x`` is the right edge.
         """
-        self._canvas.setFont(font, size)
+        # setFont() and drawRightString() are costly per cell, so the font is only set on change
+        # and right alignment uses the fast width lookup.
+        if self._font != (font, size):
+            self._canvas.setFont(font, size)
+            self._font = (font, size)
         fitted = _fit_text(_pdf_safe(text), font, size, max_width)
         if align_right:
-            self._canvas.drawRightString(x, y, fitted)
-        else:
-            self._canvas.drawString(x, y, fitted)
+            x -= _text_width(fitted, font, size)
+        self._canvas.drawString(x, y, fitted)
 
 
 _ELLIPSIS = "…"
@@ -480,6 +478,9 @@ _ELLIPSIS = "…"
 # width / (size * 0.19) can ever be visible; cutting there first keeps huge cells cheap.
 _NARROWEST_GLYPH_EM = 0.19
 _CONTROL_CHARS = dict.fromkeys([*range(0x20), 0x7F], " ")
+# reportlab's stringWidth is pure Python (with float formatting) and dominated PDF render time;
+# for single-byte cp1252 text a lookup in the font's own width table gives the same result.
+_GLYPH_WIDTHS = {font: getFont(font).widths for font in (PdfRenderer._FONT, PdfRenderer._BOLD_FONT)}
 
 
 def _cell_text(value: Any) -> str:
@@ -524,20 +525,31 @@ def _max_visible_chars(width: float, size: float) -> int:
     return int(max(width, 0) / (size * _NARROWEST_GLYPH_EM)) + 1
 
 
+def _text_width(text: str, font: str, size: float) -> float:
+    """Width in points of Helvetica-safe text.
+
+    :param text: Text already passed through :func:`_pdf_safe`.
+    :param font: One of the PDF renderer's fonts.
+    :param size: Font size in points.
+    """
+    return sum(map(_GLYPH_WIDTHS[font].__getitem__, text.encode("cp1252"))) * size / 1000
+
+
 def _fit_text(text: str, font: str, size: float, max_width: float) -> str:
     """Truncate text with an ellipsis so that it is at most ``max_width`` wide.
 
-    :param text: Helvetica-safe text.
-    :param font: Font name.
+    :param text: Text already passed through :func:`_pdf_safe`.
+    :param font: One of the PDF renderer's fonts.
     :param size: Font size in points.
     :param max_width: Available width in points.
     """
     text = text[: _max_visible_chars(max_width, size)]
-    if stringWidth(text, font, size) <= max_width:
+    # prefix_widths[n - 1] is the width of text[:n], in thousandths of the font size.
+    prefix_widths = list(accumulate(map(_GLYPH_WIDTHS[font].__getitem__, text.encode("cp1252"))))
+    if not prefix_widths or prefix_widths[-1] * size / 1000 <= max_width:
         return text
-    budget = max_width - stringWidth(_ELLIPSIS, font, size)
-    keep = bisect.bisect_right(range(len(text) + 1), budget, key=lambda n: stringWidth(text[:n], font, size)) - 1
-    return text[: max(keep, 0)].rstrip() + _ELLIPSIS
+    budget = (max_width - _text_width(_ELLIPSIS, font, size)) * 1000 / size
+    return text[: bisect.bisect_right(prefix_widths, budget)].rstrip() + _ELLIPSIS
 
 
 def _size_and_sha256(path: Path) -> tuple[int, str]:
@@ -575,10 +587,7 @@ def open_renderer(fmt: str, path: Path, columns: Sequence[str], context: RenderC
 
 
 def render_all(renderers: Sequence[Renderer], batches: Iterable[Sequence[Sequence[Any]]]) -> list[RenderResult]:
-    """Feed every renderer from a single pass over the batches, all or nothing.
-
-    If iterating, writing or closing fails, every renderer is aborted (finished files
-    included) and the error is re-raised.
+    """Feed every renderer from one pass over the batches; on any failure abort all (finished files too) and re-raise.
 
     :param renderers: Renderers to feed; results keep this order.
     :param batches: Row batches, e.g. successive ``cursor.fetchmany()`` results.

@@ -1,0 +1,126 @@
+"""The DAG factory: one DAG per definition, shaped by the definition."""
+
+from __future__ import annotations
+
+import importlib.util
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from reporting.definition import ReportDefinition
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def factory():
+    spec = importlib.util.spec_from_file_location("report_factory_under_test", ROOT / "dags" / "report_factory.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _definition(**overrides) -> ReportDefinition:
+    data = {
+        "id": "finance_daily",
+        "title": "Finance daily",
+        "description": "Daily **finance** figures.",
+        "owner": "finance-bi",
+        "tags": ["finance"],
+        "engine": {"type": "sql", "conn_id": "warehouse", "sql": "finance.sql"},
+        "parameters": {
+            "region": {"type": "string", "default": "ALL", "allowed_values": ["ALL", "EMEA"], "description": "Region"},
+            "as_of": {"type": "date", "default": "2026-03-01"},
+            "limit": {"type": "integer"},
+            "cost_center": {"type": "string", "required": True},
+            "include_tax": {"type": "boolean", "default": True},
+        },
+        "formats": ["pdf", "csv"],
+        "distribution": [
+            {"type": "local", "name": "nas", "path": "/mnt/nas/finance"},
+            {"type": "local", "path": "/mnt/archive", "formats": ["csv"]},
+        ],
+        "retry": {"retries": 4, "retry_delay": "15m", "backoff_multiplier": 2.0, "max_retry_delay": "2h"},
+        "execution_timeout": "20m",
+        "priority": 8,
+    }
+    data.update(overrides)
+    return ReportDefinition.model_validate(data)
+
+
+def test_dag_id_tags_and_docs(factory):
+    dag = factory.build_report_dag(_definition())
+    assert dag.dag_id == "report__finance_daily"
+    assert set(dag.tags) == {"report", "engine:sql", "finance"}
+    assert dag.description == "Finance daily"
+    assert "Daily **finance** figures." in dag.doc_md
+    assert "`nas` (local)" in dag.doc_md and "`local_1` (local)" in dag.doc_md
+
+
+def test_stages_in_order_with_distribution_mapped_per_target(factory):
+    dag = factory.build_report_dag(_definition())
+    assert set(dag.task_ids) == {"claim", "generate", "distribute", "notify", "finalize"}
+    assert dag.get_task("generate").upstream_task_ids == {"claim"}
+    assert dag.get_task("distribute").upstream_task_ids == {"claim", "generate"}
+    assert dag.get_task("notify").upstream_task_ids >= {"distribute"}
+    assert dag.get_task("finalize").upstream_task_ids >= {"notify"}
+    distribute = dag.get_task("distribute")
+    assert distribute.is_mapped
+    assert distribute.expand_input.value["target"] == [{"index": 0, "key": "nas"}, {"index": 1, "key": "local_1"}]
+
+
+def test_retries_backoff_timeout_owner_priority_on_every_task(factory):
+    dag = factory.build_report_dag(_definition())
+    for task in dag.tasks:
+        assert task.owner == "finance-bi"
+        assert task.retries == 4
+        assert task.retry_delay == timedelta(minutes=15)
+        assert task.retry_exponential_backoff == 2.0
+        assert task.max_retry_delay == timedelta(hours=2)
+        assert task.execution_timeout == timedelta(minutes=20)
+        assert task.priority_weight == 8
+
+
+def test_params_carry_types_defaults_and_allowed_values(factory):
+    params = factory.build_report_dag(_definition()).params
+    region = params.get_param("region")
+    assert region.value == "ALL"
+    assert region.schema["type"] == "string" and region.schema["enum"] == ["ALL", "EMEA"]
+    assert region.description == "Region"
+    as_of = params.get_param("as_of")
+    assert as_of.value == "2026-03-01" and as_of.schema["format"] == "date"
+    assert params.get_param("limit").schema["type"] == ["null", "integer"]
+    assert params.get_param("include_tax").value is True
+    assert params.get_param("include_tax").schema["type"] == "boolean"
+    # required without default: no value until the trigger form or conf gives one
+    cost_center = params.get_param("cost_center")
+    assert not cost_center.has_value
+    with pytest.raises(Exception, match="No value passed"):
+        cost_center.resolve()
+
+
+def test_manual_only_report_has_no_schedule(factory):
+    dag = factory.build_report_dag(_definition())
+    assert type(dag.timetable).__name__ == "NullTimetable"
+    assert dag.start_date is None
+
+
+def test_cron_schedule_reads_the_definition_timezone(factory):
+    definition = _definition(
+        parameters={},
+        distribution=[{"type": "local", "path": "/mnt/nas"}],
+        schedule={"cron": "30 6 * * 1-5", "timezone": "Europe/London", "start_date": "2026-02-01"},
+    )
+    dag = factory.build_report_dag(definition)
+    assert type(dag.timetable).__name__ == "CronTriggerTimetable"
+    assert dag.timetable.expression == "30 6 * * 1-5"
+    assert str(dag.timetable.timezone) == "Europe/London"
+    assert dag.start_date.year == 2026 and dag.start_date.month == 2
+    assert dag.catchup is False
+
+
+def test_preset_schedule(factory):
+    definition = _definition(parameters={}, schedule={"cron": "@daily"})
+    # presets resolve to their cron expression
+    assert factory.build_report_dag(definition).timetable.expression == "0 0 * * *"

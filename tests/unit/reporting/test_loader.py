@@ -1,0 +1,345 @@
+"""Tests for loading a folder of definitions: error lines, isolation of broken files, SQL checks."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from reporting import loader
+from reporting.loader import (
+    DefinitionError,
+    DefinitionFileError,
+    LoadResult,
+    load_definitions,
+    parse_definition,
+)
+
+MINIMAL: dict[str, Any] = {
+    "title": "Weekly sales",
+    "owner": "bi-team",
+    "engine": {"type": "sql", "conn_id": "warehouse", "sql": "report.sql"},
+    "formats": ["csv"],
+    "distribution": [{"type": "local", "path": "/srv/reports"}],
+}
+
+
+def minimal(**changes: Any) -> dict[str, Any]:
+    """The minimal valid definition with top-level fields replaced."""
+    data = copy.deepcopy(MINIMAL)
+    data.update(copy.deepcopy(changes))
+    return data
+
+
+@pytest.fixture
+def reports(project: Path) -> Path:
+    return project / "include" / "reports"
+
+
+@pytest.fixture
+def sql_root(project: Path) -> Path:
+    return project / "include" / "sql"
+
+
+def write(folder: Path, name: str, data: Any) -> Path:
+    path = folder / name
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def only_error(result: LoadResult) -> DefinitionError:
+    [error] = result.errors
+    return error
+
+
+# --- the error line format -----------------------------------------------------------------------------
+
+
+def test_error_line_is_file_field_path_problem(reports: Path, sql_root: Path) -> None:
+    targets = [{"type": "local", "path": "/a"}, {"type": "local", "name": "nas"}]
+    write(reports, "sales.yaml", minimal(distribution=targets))
+    result = load_definitions(reports, sql_root=sql_root)
+    assert result.error_text() == "include/reports/sales.yaml: distribution[1].path: field required"
+    assert only_error(result).lines() == ["include/reports/sales.yaml: distribution[1].path: field required"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "line"),
+    [
+        ({"engine": {"type": "sql", "sql": "report.sql"}}, "engine.conn_id: field required"),
+        ({"engine": {"type": "sql", "conn_id": "c", "sql": "/x.sql"}}, "engine.sql: must be a path inside"),
+        ({"engine": {"type": "sql", "conn_id": "c", "sql": "x.txt"}}, "engine.sql: must name a .sql file"),
+        ({"engine": {"type": "sql", "conn_id": "c", "sql": "report.sql", "x": 1}}, "engine.x: extra inputs"),
+        ({"engine": {"type": "sql", "conn_id": "c", "sql": "report.sql", "batch_size": 0}}, "engine.batch_size: input"),
+        ({"distribution": [{"type": "local", "path": "rel"}]}, "distribution[0].path: must be an absolute"),
+        ({"distribution": [{"type": "local", "path": "/a", "sql": 1}]}, "distribution[0].sql: extra inputs"),
+    ],
+)
+def test_union_tags_are_dropped_from_paths(reports: Path, sql_root: Path, changes: dict, line: str) -> None:
+    # pydantic puts the union tag ('sql', 'local') in the location; the field `sql` of the sql engine
+    # shares its name with the tag, which must not hide the tag nor drop the field.
+    write(reports, "report.yaml", minimal(**changes))
+    [message] = only_error(load_definitions(reports, sql_root=sql_root)).messages
+    assert message.startswith(line), message
+
+
+def test_problem_text_is_lower_cased_and_has_no_pydantic_prefix(reports: Path, sql_root: Path) -> None:
+    write(reports, "report.yaml", minimal(priority=99))
+    [message] = only_error(load_definitions(reports, sql_root=sql_root)).messages
+    assert message == "priority: input should be less than or equal to 10"
+    write(reports, "report.yaml", minimal(execution_timeout=0))
+    [message] = only_error(load_definitions(reports, sql_root=sql_root)).messages
+    assert message == "execution_timeout: must be longer than zero"
+
+
+def test_every_problem_in_a_file_is_listed(reports: Path, sql_root: Path) -> None:
+    data = minimal(priority=0, formats=["csv", "doc"])
+    del data["owner"]
+    write(reports, "report.yaml", data)
+    error = only_error(load_definitions(reports, sql_root=sql_root))
+    assert sorted(error.messages) == [
+        "formats[1]: input should be 'pdf', 'xlsx' or 'csv'",
+        "owner: field required",
+        "priority: input should be greater than or equal to 1",
+    ]
+    assert str(error) == "\n".join(error.lines())
+
+
+def test_file_outside_the_working_directory_is_shown_in_full(tmp_path: Path, sql_root: Path) -> None:
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    path = write(outside, "report.yaml", minimal(priority=0))
+    with pytest.raises(DefinitionFileError) as caught:
+        parse_definition(path, sql_root)
+    assert caught.value.error.file == str(path)
+
+
+# --- one broken file never hides the good ones ---------------------------------------------------------
+
+
+def test_broken_files_do_not_hide_good_ones(reports: Path, sql_root: Path) -> None:
+    write(reports, "alpha.yaml", minimal())
+    write(reports, "bravo.yaml", minimal(priority=0))
+    write(reports, "charlie.yaml", "title: [unclosed\n")
+    write(reports, "delta.yml", minimal())
+    write(reports, "echo.yaml", "- just\n- a list\n")
+    result = load_definitions(reports, sql_root=sql_root)
+    assert [d.id for d in result.definitions] == ["alpha", "delta"]
+    assert [e.file for e in result.errors] == [
+        "include/reports/bravo.yaml",
+        "include/reports/charlie.yaml",
+        "include/reports/echo.yaml",
+    ]
+
+
+def test_definitions_are_sorted_by_id_not_file_name(reports: Path, sql_root: Path) -> None:
+    write(reports, "a.yaml", minimal(id="zulu"))
+    write(reports, "b.yaml", minimal(id="alpha"))
+    write(reports, "c.yaml", minimal(id="mike"))
+    assert [d.id for d in load_definitions(reports, sql_root=sql_root).definitions] == ["alpha", "mike", "zulu"]
+
+
+def test_only_yaml_files_are_read(reports: Path, sql_root: Path) -> None:
+    write(reports, "good.yaml", minimal())
+    write(reports, "README.md", "# not a definition: [")
+    write(reports, "old.yaml.bak", "broken: [")
+    write(reports, "notes.txt", "broken: [")
+    (reports / "folder.yaml").mkdir()
+    (reports / "sub").mkdir()
+    write(reports / "sub", "nested.yaml", "broken: [")
+    result = load_definitions(reports, sql_root=sql_root)
+    assert result.errors == []
+    assert [d.id for d in result.definitions] == ["good"]
+
+
+def test_empty_folder_loads_nothing(reports: Path, sql_root: Path) -> None:
+    result = load_definitions(reports, sql_root=sql_root)
+    assert (result.definitions, result.errors, result.error_text()) == ([], [], "")
+
+
+def test_missing_folder_is_an_error(project: Path, sql_root: Path) -> None:
+    result = load_definitions(project / "nowhere", sql_root=sql_root)
+    assert result.definitions == []
+    assert result.error_text() == "nowhere: the definitions folder does not exist"
+
+
+# --- duplicate ids and ids from file names -------------------------------------------------------------
+
+
+def test_duplicate_ids(reports: Path, sql_root: Path) -> None:
+    write(reports, "a.yaml", minimal(id="shared", title="First"))
+    write(reports, "b.yaml", minimal(id="shared", title="Second"))
+    write(reports, "c.yaml", minimal())
+    result = load_definitions(reports, sql_root=sql_root)
+    assert [(d.id, d.title) for d in result.definitions] == [("c", "Weekly sales"), ("shared", "First")]
+    assert result.error_text() == "include/reports/b.yaml: id: 'shared' is already defined in include/reports/a.yaml"
+
+
+def test_explicit_id_equal_to_another_file_stem_is_a_duplicate(reports: Path, sql_root: Path) -> None:
+    write(reports, "sales.yaml", minimal())
+    write(reports, "sales_copy.yaml", minimal(id="sales"))
+    result = load_definitions(reports, sql_root=sql_root)
+    assert [d.id for d in result.definitions] == ["sales"]
+    assert only_error(result).messages == ("id: 'sales' is already defined in include/reports/sales.yaml",)
+
+
+def test_id_defaults_to_the_file_stem(reports: Path, sql_root: Path) -> None:
+    write(reports, "weekly_sales.yml", minimal())
+    [loaded] = load_definitions(reports, sql_root=sql_root).definitions
+    assert (loaded.id, loaded.dag_id) == ("weekly_sales", "report__weekly_sales")
+
+
+def test_explicit_id_wins_over_the_file_stem(reports: Path, sql_root: Path) -> None:
+    write(reports, "Weekly Sales (copy).yaml", minimal(id="weekly_sales"))
+    [loaded] = load_definitions(reports, sql_root=sql_root).definitions
+    assert loaded.id == "weekly_sales"
+
+
+def test_file_stem_that_is_not_a_valid_id(reports: Path, sql_root: Path) -> None:
+    write(reports, "Weekly-Sales.yaml", minimal())
+    result = load_definitions(reports, sql_root=sql_root)
+    assert result.definitions == []
+    assert result.error_text().startswith("include/reports/Weekly-Sales.yaml: id: must start with a lower-case letter")
+
+
+# --- SQL checks ----------------------------------------------------------------------------------------
+
+
+def test_missing_sql_file(reports: Path, sql_root: Path) -> None:
+    write(reports, "report.yaml", minimal(engine={"type": "sql", "conn_id": "c", "sql": "finance/missing.sql"}))
+    result = load_definitions(reports, sql_root=sql_root)
+    assert result.definitions == []
+    assert result.error_text() == (
+        "include/reports/report.yaml: engine.sql: file not found: include/sql/finance/missing.sql"
+    )
+
+
+def test_sql_with_undeclared_parameters(reports: Path, sql_root: Path) -> None:
+    (sql_root / "report.sql").write_text(
+        "SELECT * FROM sales WHERE sale_date >= :start AND region = :region AND country = :country\n"
+        "  AND product = :region\n"
+    )
+    write(reports, "report.yaml", minimal(parameters={"country": {"default": "FR"}}))
+    result = load_definitions(reports, sql_root=sql_root)
+    assert result.definitions == []
+    assert result.error_text() == (
+        "include/reports/report.yaml: engine.sql: report.sql uses undeclared parameters: start, region"
+    )
+
+
+def test_sql_placeholders_in_quotes_comments_and_casts_are_not_parameters(reports: Path, sql_root: Path) -> None:
+    (sql_root / "report.sql").write_text(
+        "-- filter by :nothing\n"
+        "/* :also_nothing\n   over two lines */\n"
+        "SELECT ':not_a_param' AS a, \"odd:name\" AS b, amount::numeric AS c, '10:30' AS t\n"
+        "FROM sales WHERE region = :region\n"
+    )
+    write(reports, "report.yaml", minimal(parameters={"region": {"default": "EMEA"}}))
+    result = load_definitions(reports, sql_root=sql_root)
+    assert result.errors == []
+    assert [d.id for d in result.definitions] == ["report"]
+
+
+def test_sql_checks_run_only_after_the_model_is_valid(reports: Path, sql_root: Path) -> None:
+    write(reports, "report.yaml", minimal(priority=0, engine={"type": "sql", "conn_id": "c", "sql": "missing.sql"}))
+    assert only_error(load_definitions(reports, sql_root=sql_root)).messages == (
+        "priority: input should be greater than or equal to 1",
+    )
+
+
+def test_parse_without_sql_root_skips_the_sql_checks(reports: Path) -> None:
+    path = write(reports, "report.yaml", minimal(engine={"type": "sql", "conn_id": "c", "sql": "missing.sql"}))
+    assert parse_definition(path).engine.sql == "missing.sql"
+
+
+def test_parse_with_sql_root_checks_the_sql(reports: Path, sql_root: Path) -> None:
+    path = write(reports, "report.yaml", minimal(engine={"type": "sql", "conn_id": "c", "sql": "missing.sql"}))
+    with pytest.raises(DefinitionFileError) as caught:
+        parse_definition(path, sql_root)
+    assert caught.value.error.messages == ("engine.sql: file not found: include/sql/missing.sql",)
+
+
+# --- files that are not definitions --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["title: [unclosed\n", "title: a\n  owner: b\n", "key: 'open\n", "\tbad: tab\n"])
+def test_yaml_syntax_error(reports: Path, sql_root: Path, text: str) -> None:
+    write(reports, "broken.yaml", text)
+    error = only_error(load_definitions(reports, sql_root=sql_root))
+    [message] = error.messages
+    assert message.startswith("not valid YAML: ")
+    assert "\n" not in message
+    assert error.lines() == [f"include/reports/broken.yaml: {message}"]
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "- a\n- b\n", "just text\n", "42\n", "null\n"])
+def test_yaml_that_is_not_a_mapping(reports: Path, sql_root: Path, text: str) -> None:
+    write(reports, "odd.yaml", text)
+    assert only_error(load_definitions(reports, sql_root=sql_root)).lines() == [
+        "include/reports/odd.yaml: must be a mapping of fields (id, title, engine...)"
+    ]
+
+
+def test_yaml_is_loaded_safely(reports: Path, sql_root: Path) -> None:
+    write(reports, "evil.yaml", "title: !!python/object/apply:os.system ['echo pwned']\n")
+    [message] = only_error(load_definitions(reports, sql_root=sql_root)).messages
+    assert message.startswith("not valid YAML: ")
+
+
+def test_unreadable_file(project: Path) -> None:
+    with pytest.raises(DefinitionFileError) as caught:
+        parse_definition(project / "include" / "reports" / "gone.yaml")
+    expected = DefinitionError("include/reports/gone.yaml", ("cannot be read: No such file or directory",))
+    assert caught.value.error == expected
+    assert isinstance(caught.value, ValueError)
+    assert str(caught.value) == "include/reports/gone.yaml: cannot be read: No such file or directory"
+
+
+# --- only_id -------------------------------------------------------------------------------------------
+
+
+def test_only_id_loads_just_that_file(reports: Path, sql_root: Path) -> None:
+    write(reports, "sales.yaml", minimal())
+    write(reports, "stock.yaml", minimal())
+    write(reports, "broken.yaml", "oops: [")
+    result = load_definitions(reports, sql_root=sql_root, only_id="stock")
+    assert [d.id for d in result.definitions] == ["stock"]
+    assert result.errors == []
+
+
+def test_only_id_matches_yml_files_too(reports: Path, sql_root: Path) -> None:
+    write(reports, "sales.yml", minimal())
+    write(reports, "stock.yaml", minimal())
+    assert [d.id for d in load_definitions(reports, sql_root=sql_root, only_id="sales").definitions] == ["sales"]
+
+
+def test_only_id_falls_back_to_every_file(reports: Path, sql_root: Path) -> None:
+    # the id was set inside a file whose stem differs, so the stem filter finds nothing
+    write(reports, "one.yaml", minimal(id="renamed"))
+    write(reports, "two.yaml", minimal())
+    result = load_definitions(reports, sql_root=sql_root, only_id="renamed")
+    assert [d.id for d in result.definitions] == ["renamed", "two"]
+
+
+# --- default folders -----------------------------------------------------------------------------------
+
+
+def test_default_folders_come_from_the_environment(
+    reports: Path, sql_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(reports, "sales.yaml", minimal())
+    monkeypatch.setenv(loader.REPORTS_DIR_ENV, str(reports))
+    monkeypatch.setenv(loader.SQL_DIR_ENV, str(sql_root))
+    assert (loader.reports_dir(), loader.sql_dir()) == (reports, sql_root)
+    assert [d.id for d in load_definitions().definitions] == ["sales"]
+
+
+def test_default_folders_are_the_project_include_folders(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(loader.REPORTS_DIR_ENV, raising=False)
+    monkeypatch.delenv(loader.SQL_DIR_ENV, raising=False)
+    root = Path(__file__).resolve().parents[3]
+    assert loader.reports_dir() == root / "include" / "reports"
+    assert loader.sql_dir() == root / "include" / "sql"

@@ -1,0 +1,46 @@
+"""`make validate`: lists every error of every file and exits non-zero; zero when all are valid."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _validate_module():
+    spec = importlib.util.spec_from_file_location("validate_definitions", ROOT / "scripts" / "validate_definitions.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_shipped_definitions_are_valid(capsys):
+    assert _validate_module().main([]) == 0
+    assert "report__sales_summary" in capsys.readouterr().out
+
+
+def test_all_errors_of_all_files_are_listed(tmp_path, capsys):
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    shutil.copy(ROOT / "include" / "reports" / "sales_summary.yaml", reports / "good.yaml")
+    text = (ROOT / "include" / "reports" / "sales_summary.yaml").read_text()
+    (reports / "two_problems.yaml").write_text(
+        text.replace("id: sales_summary", "id: two_problems").replace("priority: 5", "priority: 11").replace(
+            "owner: bi-team", "owner_team: bi-team"
+        )
+    )
+    (reports / "bad_engine.yaml").write_text(
+        text.replace("id: sales_summary", "id: bad_engine").replace("type: sql", "type: cognos")
+    )
+
+    status = _validate_module().main(["--reports", str(reports), "--sql", str(ROOT / "include" / "sql")])
+
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "two_problems.yaml: owner: field required" in err
+    assert "two_problems.yaml: owner_team: extra inputs are not permitted" in err
+    assert "two_problems.yaml: priority: input should be less than or equal to 10" in err
+    assert "bad_engine.yaml: engine: input tag 'cognos' found using 'type' does not match any of the expected tags: 'sql'" in err
+    assert "2 invalid definition file(s), 1 valid" in err
