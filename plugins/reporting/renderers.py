@@ -328,6 +328,7 @@ class PdfRenderer(Renderer):
         self._canvas = canvas.Canvas(str(self.path), pagesize=pagesize, pageCompression=1)
         self._canvas.setTitle(context.title)
         self._widths: list[float] | None = None
+        self._numeric: list[bool] = []
         self._lefts: list[float] = []
         self._page = 0
         self._y = 0.0
@@ -371,6 +372,10 @@ class PdfRenderer(Renderer):
             widest = max([self._measure(name, self._BOLD_FONT)] + [self._measure(text, self._FONT) for text in texts])
             natural.append(min(max(widest + 2 * self._CELL_PADDING, self._MIN_COLUMN_WIDTH), self._MAX_COLUMN_WIDTH))
         scale = self._usable_width / sum(natural)
+        # A numeric column's header is right-aligned over its right-aligned figures.
+        self._numeric = [
+            bool(sample) and all(row[i] is None or _is_number(row[i]) for row in sample) for i in range(len(self.columns))
+        ]
         self._widths = [width * scale for width in natural]
         self._lefts = list(accumulate(self._widths[:-1], initial=self._MARGIN))
         self._start_page()
@@ -389,7 +394,7 @@ class PdfRenderer(Renderer):
         self._y = self._page_height - self._MARGIN
         if self._page == 1:
             self._draw_title_block()
-        self._draw_row(self.columns, self._BOLD_FONT, self._HEADER_FILL)
+        self._draw_row(self.columns, self._BOLD_FONT, self._HEADER_FILL, right_aligned=self._numeric)
         fits = int((self._y - self._MARGIN) // self._ROW_HEIGHT)
         self._page_capacity = fits if self._rows_per_page is None else min(self._rows_per_page, fits)
         self._rows_on_page = 0
@@ -426,12 +431,15 @@ class PdfRenderer(Renderer):
             self._draw_text(self._MARGIN, self._y, line, self._FONT, self._META_SIZE, self._usable_width)
         self._y -= self._META_SIZE * 1.5
 
-    def _draw_row(self, values: Sequence[Any], font: str, fill: colors.Color | None) -> None:
+    def _draw_row(
+        self, values: Sequence[Any], font: str, fill: colors.Color | None, right_aligned: Sequence[bool] = ()
+    ) -> None:
         """Draw one table row below ``self._y`` and move ``self._y`` past it.
 
         :param values: One value per column.
         :param font: Font for every cell.
         :param fill: Background colour, or ``None`` for none.
+        :param right_aligned: Columns to right-align whatever their values (numbers always are).
         """
         bottom = self._y - self._ROW_HEIGHT
         if fill is not None:
@@ -439,10 +447,10 @@ class PdfRenderer(Renderer):
             self._canvas.rect(self._MARGIN, bottom, self._usable_width, self._ROW_HEIGHT, stroke=0, fill=1)
         self._canvas.setFillColor(colors.black)
         baseline = bottom + self._BASELINE_OFFSET
-        for value, left, width in zip(values, self._lefts, self._widths, strict=True):
+        for index, (value, left, width) in enumerate(zip(values, self._lefts, self._widths, strict=True)):
             text_width = width - 2 * self._CELL_PADDING
             text = _cell_text(value)
-            if _is_number(value):
+            if _is_number(value) or (index < len(right_aligned) and right_aligned[index]):
                 right = left + width - self._CELL_PADDING
                 self._draw_text(right, baseline, text, font, self._TABLE_SIZE, text_width, align_right=True)
             else:
