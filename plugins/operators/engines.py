@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
@@ -12,6 +11,7 @@ from typing import Any
 from airflow.sdk import BaseHook, BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
+from hooks.sql_dialect import paramstyle_of
 from operators.staging import stage_file
 from reporting.definition import InvalidParameters, ReportDefinition
 from reporting.loader import sql_dir
@@ -114,10 +114,8 @@ class SqlReportOperator(ReportEngineOperator):
         hook = BaseHook.get_connection(engine.conn_id).get_hook()
         conn = hook.get_conn()
         try:
-            # The driver's own DB-API module says how it wants placeholders written.
-            paramstyle = importlib.import_module(type(conn).__module__.split(".")[0]).paramstyle
             try:
-                statement, bound = bind(sql_text, parameters, paramstyle)
+                statement, bound = bind(sql_text, parameters, paramstyle_of(conn))
             except BindError as exc:
                 raise AirflowFailException(f"{engine.sql}: {exc}") from None
             cursor = conn.cursor()

@@ -1,0 +1,4 @@
+SELECT request_id, target_key, format, remote_location, bytes, sha256, delivered_at
+FROM delivery_log
+WHERE request_id = :request_id
+ORDER BY delivered_at, target_key, format

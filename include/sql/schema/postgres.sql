@@ -1,0 +1,58 @@
+-- Request store schema, PostgreSQL (the docker-compose stack). Safe to apply again.
+CREATE TABLE IF NOT EXISTS report_requests (
+    request_id              VARCHAR(64)   NOT NULL PRIMARY KEY,
+    report_id               VARCHAR(100)  NOT NULL,
+    parameters              JSONB,
+    distribution_overrides  JSONB,
+    priority                INTEGER       NOT NULL DEFAULT 5,
+    trigger_type            VARCHAR(16)   NOT NULL,  -- ADHOC, SCHEDULED, MANUAL, API, RETRY
+    requested_by            VARCHAR(200),
+    requested_at            TIMESTAMPTZ     NOT NULL,
+    status                  VARCHAR(16)   NOT NULL,
+    attempt                 INTEGER       NOT NULL DEFAULT 0,
+    dag_run_id              VARCHAR(250),
+    processed_at            TIMESTAMPTZ,
+    completed_at            TIMESTAMPTZ,
+    last_error              VARCHAR(4000),
+    updated_at              TIMESTAMPTZ
+);
+CREATE INDEX IF NOT EXISTS ix_report_requests_status ON report_requests (status, priority, requested_at);
+
+CREATE TABLE IF NOT EXISTS audit_log (
+    log_id           BIGINT        GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    request_id       VARCHAR(64)   NOT NULL,
+    event_type       VARCHAR(16)   NOT NULL,  -- STATUS_CHANGE, RETRY, DELIVERY, NOTIFICATION, ERROR
+    event_timestamp  TIMESTAMPTZ     NOT NULL,
+    old_status       VARCHAR(16),
+    new_status       VARCHAR(16),
+    details          JSONB,
+    component        VARCHAR(16)   NOT NULL,  -- INTAKE, ORCHESTRATOR, ENGINE, DISTRIBUTOR, NOTIFIER
+    try_number       INTEGER,
+    dag_run_id       VARCHAR(250),
+    task_id          VARCHAR(250)
+);
+CREATE INDEX IF NOT EXISTS ix_audit_log_request ON audit_log (request_id, log_id);
+
+CREATE TABLE IF NOT EXISTS error_log (
+    error_id        BIGINT        GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    request_id      VARCHAR(64)   NOT NULL,
+    error_code      VARCHAR(64)   NOT NULL,
+    error_class     VARCHAR(200)  NOT NULL,
+    message         VARCHAR(4000),
+    component       VARCHAR(16)   NOT NULL,
+    retry_count     INTEGER       NOT NULL DEFAULT 0,
+    retry_eligible  BOOLEAN       NOT NULL,
+    created_at      TIMESTAMPTZ     NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_error_log_request ON error_log (request_id, error_id);
+
+CREATE TABLE IF NOT EXISTS delivery_log (
+    request_id       VARCHAR(64)   NOT NULL,
+    target_key       VARCHAR(100)  NOT NULL,
+    format           VARCHAR(10)   NOT NULL,
+    remote_location  VARCHAR(2000) NOT NULL,
+    bytes            BIGINT        NOT NULL,
+    sha256           CHAR(64)      NOT NULL,
+    delivered_at     TIMESTAMPTZ     NOT NULL,
+    PRIMARY KEY (request_id, target_key, format)
+);

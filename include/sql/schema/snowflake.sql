@@ -1,0 +1,55 @@
+-- Request store schema, Snowflake (production). Safe to apply again.
+CREATE TABLE IF NOT EXISTS report_requests (
+    request_id              VARCHAR(64)   NOT NULL PRIMARY KEY,
+    report_id               VARCHAR(100)  NOT NULL,
+    parameters              VARIANT,
+    distribution_overrides  VARIANT,
+    priority                INTEGER       NOT NULL DEFAULT 5,
+    trigger_type            VARCHAR(16)   NOT NULL,  -- ADHOC, SCHEDULED, MANUAL, API, RETRY
+    requested_by            VARCHAR(200),
+    requested_at            TIMESTAMP_TZ     NOT NULL,
+    status                  VARCHAR(16)   NOT NULL,
+    attempt                 INTEGER       NOT NULL DEFAULT 0,
+    dag_run_id              VARCHAR(250),
+    processed_at            TIMESTAMP_TZ,
+    completed_at            TIMESTAMP_TZ,
+    last_error              VARCHAR(4000),
+    updated_at              TIMESTAMP_TZ
+);
+
+CREATE TABLE IF NOT EXISTS audit_log (
+    log_id           NUMBER(38,0) AUTOINCREMENT PRIMARY KEY,
+    request_id       VARCHAR(64)   NOT NULL,
+    event_type       VARCHAR(16)   NOT NULL,  -- STATUS_CHANGE, RETRY, DELIVERY, NOTIFICATION, ERROR
+    event_timestamp  TIMESTAMP_TZ     NOT NULL,
+    old_status       VARCHAR(16),
+    new_status       VARCHAR(16),
+    details          VARIANT,
+    component        VARCHAR(16)   NOT NULL,  -- INTAKE, ORCHESTRATOR, ENGINE, DISTRIBUTOR, NOTIFIER
+    try_number       INTEGER,
+    dag_run_id       VARCHAR(250),
+    task_id          VARCHAR(250)
+);
+
+CREATE TABLE IF NOT EXISTS error_log (
+    error_id        NUMBER(38,0) AUTOINCREMENT PRIMARY KEY,
+    request_id      VARCHAR(64)   NOT NULL,
+    error_code      VARCHAR(64)   NOT NULL,
+    error_class     VARCHAR(200)  NOT NULL,
+    message         VARCHAR(4000),
+    component       VARCHAR(16)   NOT NULL,
+    retry_count     INTEGER       NOT NULL DEFAULT 0,
+    retry_eligible  BOOLEAN       NOT NULL,
+    created_at      TIMESTAMP_TZ     NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS delivery_log (
+    request_id       VARCHAR(64)   NOT NULL,
+    target_key       VARCHAR(100)  NOT NULL,
+    format           VARCHAR(10)   NOT NULL,
+    remote_location  VARCHAR(2000) NOT NULL,
+    bytes            BIGINT        NOT NULL,
+    sha256           CHAR(64)      NOT NULL,
+    delivered_at     TIMESTAMP_TZ     NOT NULL,
+    PRIMARY KEY (request_id, target_key, format)
+);

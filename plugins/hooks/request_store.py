@@ -1,0 +1,382 @@
+"""The request store: report requests, their audit trail, errors and deliveries, in our own database.
+
+Airflow 3 workers cannot write to Airflow's metadata database, so the lifecycle lives in a
+database reached through an ordinary Airflow connection: SQLite (``make demo``), PostgreSQL
+(the compose stack) or Snowflake (production). Every statement is a file under
+``include/sql/request_store/``; every value is a bind parameter.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Mapping
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import BaseHook
+
+from hooks.sql_dialect import dialect_of, from_json, prepare, to_json, transaction
+from reporting.errors import ErrorInfo, mask_secrets
+from reporting.lifecycle import Status, check_transition
+
+SQL_ROOT = Path(__file__).resolve().parents[2] / "include" / "sql"
+_JSON_COLUMNS = frozenset({"parameters", "distribution_overrides", "details"})
+
+
+@functools.cache
+def statement(name: str, dialect: str) -> str:
+    """The text of ``include/sql/request_store/[<dialect>/]<name>.sql``; a dialect's own file wins.
+
+    :param name: the statement's file name without ``.sql``.
+    :param dialect: sqlite, postgres or snowflake.
+    """
+    folder = SQL_ROOT / "request_store"
+    own = folder / dialect / f"{name}.sql"
+    return (own if own.is_file() else folder / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def schema_statements(dialect: str) -> list[str]:
+    """The DDL statements of ``include/sql/schema/<dialect>.sql``, in order.
+
+    :param dialect: sqlite, postgres or snowflake.
+    """
+    text = (SQL_ROOT / "schema" / f"{dialect}.sql").read_text(encoding="utf-8")
+    lines = [line.split("--", 1)[0] for line in text.splitlines()]
+    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who writes an audit row: the component and, inside Airflow, the run, task and try.
+
+    :param component: INTAKE, ORCHESTRATOR, ENGINE, DISTRIBUTOR or NOTIFIER.
+    :param dag_run_id: the DAG run, if any.
+    :param task_id: the task, if any.
+    :param try_number: the task's try, if any.
+    """
+
+    component: str
+    dag_run_id: str | None = None
+    task_id: str | None = None
+    try_number: int | None = None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _normalise(row: Mapping[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in row.items():
+        key = key.lower()
+        if key in _JSON_COLUMNS:
+            value = from_json(value)
+        elif isinstance(value, datetime):
+            value = value.isoformat()
+        elif key == "retry_eligible" and value is not None:
+            value = bool(value)
+        out[key] = value
+    return out
+
+
+class RequestStoreHook(BaseHook):
+    """Create, claim and move report requests; record errors and deliveries; read the trail.
+
+    Works over any common-sql connection whose type is sqlite, postgres or snowflake.
+    Stateless: each call opens a connection, runs one transaction and closes it.
+
+    :param request_store_conn_id: the Airflow connection of the request store.
+    """
+
+    conn_name_attr = "request_store_conn_id"
+    default_conn_name = "reporting_request_store"
+    conn_type = "reporting_request_store"
+    hook_name = "Report request store"
+
+    def __init__(self, request_store_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.request_store_conn_id = request_store_conn_id
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    @functools.cached_property
+    def _db(self) -> tuple[Any, str]:
+        connection = self.get_connection(self.request_store_conn_id)
+        return connection.get_hook(), dialect_of(connection.conn_type)
+
+    @property
+    def dialect(self) -> str:
+        """sqlite, postgres or snowflake."""
+        return self._db[1]
+
+    @contextmanager
+    def _transaction(self) -> Iterator[_Statements]:
+        db_hook, dialect = self._db
+        with closing(db_hook.get_conn()) as conn, transaction(conn, dialect) as cursor:
+            yield _Statements(conn, cursor, dialect)
+
+    def _query(self, name: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        with self._transaction() as tx:
+            return tx.rows(name, values)
+
+    # --- schema -------------------------------------------------------------------------------
+
+    def apply_schema(self) -> int:
+        """Create the tables and indexes that do not exist yet; safe to run again.
+
+        Returns how many statements ran.
+        """
+        statements = schema_statements(self.dialect)
+        with self._transaction() as tx:
+            for sql in statements:
+                tx.cursor.execute(sql)
+        return len(statements)
+
+    # --- requests -----------------------------------------------------------------------------
+
+    def create_request(
+        self,
+        *,
+        request_id: str,
+        report_id: str,
+        parameters: Mapping[str, Any] | None,
+        trigger_type: str,
+        requested_by: str | None,
+        actor: Actor,
+        priority: int = 5,
+        distribution_overrides: Any = None,
+        status: Status = Status.PENDING,
+    ) -> bool:
+        """Create a request and its first audit row, unless the request already exists.
+
+        Returns whether a row was created.
+
+        :param request_id: the request's id.
+        :param report_id: the report definition id.
+        :param parameters: the parameters as supplied.
+        :param trigger_type: ADHOC, SCHEDULED, MANUAL, API or RETRY.
+        :param requested_by: who asked.
+        :param actor: who is writing.
+        :param priority: 1-10.
+        :param distribution_overrides: per-request targets, if any.
+        :param status: the first status (PENDING, or HELD while sending is paused).
+        """
+        now = _now()
+        with self._transaction() as tx:
+            created = tx.execute(
+                "insert_request",
+                {
+                    "request_id": request_id,
+                    "report_id": report_id,
+                    "parameters": to_json(dict(parameters or {})),
+                    "distribution_overrides": to_json(distribution_overrides),
+                    "priority": priority,
+                    "trigger_type": trigger_type,
+                    "requested_by": requested_by,
+                    "requested_at": now,
+                    "updated_at": now,
+                    "status": str(status),
+                },
+            )
+            if created:
+                tx.audit(request_id, "STATUS_CHANGE", actor, now, new_status=str(status),
+                         details={"report_id": report_id, "trigger_type": trigger_type})
+        return bool(created)
+
+    def get_request(self, request_id: str) -> dict[str, Any] | None:
+        """The request's row, or ``None``.
+
+        :param request_id: the request's id.
+        """
+        rows = self._query("select_request", {"request_id": request_id})
+        return rows[0] if rows else None
+
+    def move(
+        self,
+        request_id: str,
+        expected: Status | str,
+        new: Status | str,
+        actor: Actor,
+        *,
+        details: Mapping[str, Any] | None = None,
+        claim: bool = False,
+        last_error: str | None = None,
+    ) -> bool:
+        """Move a request from ``expected`` to ``new`` with its audit row, in one transaction.
+
+        Returns ``False``, changing nothing, when the request is no longer in ``expected``.
+
+        :param request_id: the request's id.
+        :param expected: the status the request must still have.
+        :param new: the status to move to.
+        :param actor: who is moving it.
+        :param details: JSON details for the audit row.
+        :param claim: this move claims the request for ``actor.dag_run_id`` (attempt + 1, processed_at).
+        :param last_error: the error to remember on the request (FAILED moves).
+        :raises reporting.lifecycle.IllegalTransition: the lifecycle does not allow the move.
+        """
+        old_status, new_status = check_transition(expected, new)
+        now = _now()
+        with self._transaction() as tx:
+            moved = tx.execute(
+                "update_status",
+                {
+                    "request_id": request_id,
+                    "expected_status": str(old_status),
+                    "new_status": str(new_status),
+                    "now": now,
+                    "attempt_increment": 1 if claim else 0,
+                    "dag_run_id": actor.dag_run_id if claim else None,
+                    "processed_at": now if claim else None,
+                    "completed_at": now if new_status in (Status.COMPLETED, Status.FAILED) else None,
+                    "last_error": mask_secrets(last_error)[:4000] if last_error else None,
+                },
+            )
+            if moved:
+                tx.audit(request_id, "STATUS_CHANGE", actor, now, str(old_status), str(new_status), details)
+        if not moved:
+            self.log.info(
+                "request %s: move %s -> %s changed nothing (it is no longer %s)", request_id, old_status, new_status, old_status
+            )
+        return bool(moved)
+
+    # --- events, errors, deliveries -------------------------------------------------------------
+
+    def record_event(self, request_id: str, event_type: str, actor: Actor, details: Mapping[str, Any] | None = None) -> None:
+        """Write one audit row that is not a status change (RETRY, NOTIFICATION, ...).
+
+        :param request_id: the request's id.
+        :param event_type: RETRY, DELIVERY, NOTIFICATION or ERROR.
+        :param actor: who is writing.
+        :param details: JSON details.
+        """
+        with self._transaction() as tx:
+            tx.audit(request_id, event_type, actor, _now(), details=details)
+
+    def record_error(self, request_id: str, error: ErrorInfo, actor: Actor, retry_count: int = 0) -> None:
+        """Write an ERROR_LOG row and its ERROR audit row.
+
+        :param request_id: the request's id.
+        :param error: the classified error (message already masked).
+        :param actor: where it happened.
+        :param retry_count: retries already made when it happened.
+        """
+        now = _now()
+        with self._transaction() as tx:
+            tx.execute(
+                "insert_error",
+                {
+                    "request_id": request_id,
+                    "error_code": error.code,
+                    "error_class": error.error_class,
+                    "message": error.message,
+                    "component": actor.component,
+                    "retry_count": retry_count,
+                    "retry_eligible": error.retry_eligible,
+                    "created_at": now,
+                },
+            )
+            tx.audit(request_id, "ERROR", actor, now, details={
+                "error_code": error.code, "error_class": error.error_class, "retry_eligible": error.retry_eligible,
+            })
+
+    def record_delivery(
+        self, request_id: str, *, target_key: str, format: str, location: str, size: int, sha256: str, actor: Actor
+    ) -> bool:
+        """Record one delivered file and its DELIVERY audit row, once per (request, target, format).
+
+        Returns whether this call recorded it (``False``: it was recorded before).
+
+        :param request_id: the request's id.
+        :param target_key: the distribution target's key.
+        :param format: the artifact format.
+        :param location: where the file now is.
+        :param size: its size in bytes.
+        :param sha256: its checksum.
+        :param actor: who delivered it.
+        """
+        now = _now()
+        values = {
+            "request_id": request_id, "target_key": target_key, "format": format,
+            "remote_location": location, "bytes": size, "sha256": sha256, "delivered_at": now,
+        }
+        with self._transaction() as tx:
+            recorded = tx.execute("insert_delivery", values)
+            if recorded:
+                tx.audit(request_id, "DELIVERY", actor, now, details={
+                    "target": target_key, "format": format, "location": location, "bytes": size, "sha256": sha256,
+                })
+        return bool(recorded)
+
+    def get_delivery(self, request_id: str, target_key: str, format: str) -> dict[str, Any] | None:
+        """The DELIVERY_LOG row of one (request, target, format), or ``None``.
+
+        :param request_id: the request's id.
+        :param target_key: the distribution target's key.
+        :param format: the artifact format.
+        """
+        rows = self._query("select_delivery", {"request_id": request_id, "target_key": target_key, "format": format})
+        return rows[0] if rows else None
+
+    def trail(self, request_id: str) -> dict[str, Any]:
+        """Everything known about a request: its row, audit events, errors and deliveries, in order.
+
+        :param request_id: the request's id.
+        """
+        values = {"request_id": request_id}
+        with self._transaction() as tx:
+            request = tx.rows("select_request", values)
+            return {
+                "request": request[0] if request else None,
+                "events": tx.rows("select_audit", values),
+                "errors": tx.rows("select_errors", values),
+                "deliveries": tx.rows("select_deliveries", values),
+            }
+
+
+class _Statements:
+    """Runs statement files inside one open transaction."""
+
+    def __init__(self, conn: Any, cursor: Any, dialect: str) -> None:
+        self.conn = conn
+        self.cursor = cursor
+        self.dialect = dialect
+
+    def execute(self, name: str, values: Mapping[str, Any]) -> int:
+        sql, bound = prepare(statement(name, self.dialect), values, self.conn, self.dialect)
+        self.cursor.execute(sql, bound)
+        return self.cursor.rowcount
+
+    def rows(self, name: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        self.execute(name, values)
+        columns = [column[0] for column in self.cursor.description]
+        return [_normalise(dict(zip(columns, row, strict=True))) for row in self.cursor.fetchall()]
+
+    def audit(
+        self,
+        request_id: str,
+        event_type: str,
+        actor: Actor,
+        when: datetime,
+        old_status: str | None = None,
+        new_status: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.execute(
+            "insert_audit",
+            {
+                "request_id": request_id,
+                "event_type": event_type,
+                "event_timestamp": when,
+                "old_status": old_status,
+                "new_status": new_status,
+                "details": to_json(dict(details)) if details else None,
+                "component": actor.component,
+                "try_number": actor.try_number,
+                "dag_run_id": actor.dag_run_id,
+                "task_id": actor.task_id,
+            },
+        )
