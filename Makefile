@@ -18,9 +18,10 @@ demo: export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN := sqlite:///$(CURDIR)/.airflow
 demo: export AIRFLOW__REPORTING__STAGING_ROOT := file://$(CURDIR)/.airflow/staging
 demo: export AIRFLOW_CONN_REPORTING_SAMPLE_DB := {"conn_type": "sqlite", "host": "$(CURDIR)/.demo/sample.db"}
 demo: export REPORTING_OUTPUT_DIR := $(CURDIR)/demo-output
+demo trail: export AIRFLOW_CONN_REPORTING_REQUEST_STORE ?= {"conn_type": "sqlite", "host": "$(CURDIR)/.demo/requests.db"}
 DEMO_DAG := report__sales_summary
 
-.PHONY: help install install-dev demo test validate bench clean
+.PHONY: help install install-dev demo test validate schema trail bench clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -42,6 +43,7 @@ install-dev: $(VENV)/.dev  ## install runtime and test requirements
 
 demo: install  ## run the sample report once, end to end, on embedded defaults
 	$(PY) scripts/create_sample_db.py .demo/sample.db
+	@$(PY) scripts/request_store.py schema
 	@echo "Preparing the Airflow home in .airflow/ (SQLite metadata)..."
 	@$(VENV)/bin/airflow db migrate > .demo/airflow-db.log 2>&1 || { cat .demo/airflow-db.log; exit 1; }
 	@echo "Running $(DEMO_DAG) once with 'airflow dags test' (log: .demo/dags-test.log)..."
@@ -53,6 +55,14 @@ test: install-dev  ## run the whole test suite
 
 validate: install  ## check every report definition; non-zero exit lists all errors
 	$(PY) scripts/validate_definitions.py
+
+CONN ?= reporting_request_store
+schema: install  ## apply the request-store schema to an Airflow connection: make schema CONN=<conn id>
+	$(PY) scripts/request_store.py schema --conn $(CONN)
+
+trail: install  ## print a request's status history, errors and deliveries: make trail REQUEST=<id>
+	@test -n "$(REQUEST)" || { echo "usage: make trail REQUEST=<request id> [CONN=<conn id>]"; exit 2; }
+	@$(PY) scripts/request_store.py trail $(REQUEST) --conn $(CONN)
 
 bench: install-dev  ## run the benchmarks (never part of make test)
 	$(PY) bench/parse_definitions.py

@@ -15,6 +15,7 @@ from typing import Any
 from airflow.sdk import DAG, Param, get_parsing_context
 from airflow.sdk.definitions.timetables.trigger import CronTriggerTimetable
 
+from operators.callbacks import on_task_failure, on_task_retry
 from operators.claim import ClaimRequestOperator
 from operators.distribution import DistributeOperator
 from operators.engines import ReportEngineOperator, SqlReportOperator
@@ -109,6 +110,8 @@ def build_report_dag(definition: ReportDefinition) -> DAG:
         "execution_timeout": definition.execution_timeout,
         # Higher-priority reports get free worker slots first.
         "priority_weight": definition.priority,
+        "on_retry_callback": on_task_retry,
+        "on_failure_callback": on_task_failure,
     }
     with DAG(
         dag_id=definition.dag_id,

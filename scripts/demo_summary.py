@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import sys
 
+from pathlib import Path
+
 from sqlalchemy import select
 
 from airflow.models.dagrun import DagRun
 from airflow.models.xcom import XComModel
 from airflow.utils.session import create_session
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
+from hooks.request_store import RequestStoreHook  # noqa: E402
+from request_store import format_trail  # noqa: E402
 
 
 def main(dag_id: str, log_path: str) -> int:
@@ -46,6 +53,10 @@ def main(dag_id: str, log_path: str) -> int:
         print(f"  {d['format']:<5} {d['bytes']:>8} bytes  sha256 {d['sha256'][:12]}  {d['location']}")
     print()
     print(f"The report is in: {', '.join(folders)}")
+    print()
+    print(format_trail(RequestStoreHook().trail(request["request_id"])))
+    print()
+    print(f"Read it again with: make trail REQUEST={request['request_id']}")
     return 0 if str(run.state) in ("success", "DagRunState.SUCCESS") else 1
 
 

@@ -1,47 +1,31 @@
-"""Claim: turn a DAG run into a request with resolved parameters (the first stage of every report run)."""
+"""Claim: record the run's request and claim it for this run (the first stage of every report run)."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from airflow.sdk import BaseOperator, Context
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from operators.request_context import actor, jsonable, request_id_of, request_store
 from reporting.definition import InvalidParameters, ReportDefinition
+from reporting.lifecycle import TERMINAL, Status
 
-# Fixed namespace: the same DAG run always maps to the same request id, so a cleared or
-# re-run claim refers to the same request instead of inventing a second one.
-REQUEST_NAMESPACE = uuid.UUID("7f1c1d1e-55a4-4c1f-9d0f-6d1b0c2a9e41")
-
-_TRIGGER_TYPES = {"scheduled": "SCHEDULED", "manual": "MANUAL", "backfill": "SCHEDULED"}
-
-
-def request_id_for_run(dag_id: str, run_id: str) -> str:
-    """Derive a stable request id for a run that did not come with one.
-
-    :param dag_id: the report DAG's id.
-    :param run_id: the DAG run's id.
-    """
-    return str(uuid.uuid5(REQUEST_NAMESPACE, f"{dag_id}/{run_id}"))
-
-
-def jsonable(values: dict[str, Any]) -> dict[str, Any]:
-    """Parameter values as JSON-friendly scalars (dates as ISO 8601), for XCom and logs.
-
-    :param values: resolved parameter values.
-    """
-    return {k: v.isoformat() if isinstance(v, (date, datetime)) else v for k, v in values.items()}
+TRIGGER_TYPES = frozenset({"ADHOC", "SCHEDULED", "MANUAL", "API", "RETRY"})
+_RUN_TYPE_TRIGGERS = {"scheduled": "SCHEDULED", "backfill": "SCHEDULED"}
+_CLAIMABLE = (Status.PENDING, Status.HELD, Status.FAILED)
 
 
 class ClaimRequestOperator(BaseOperator):
-    """Resolve the run's request: its id, trigger type, parameters and run date.
+    """Record the run's request (unless it exists), validate its parameters and claim it.
 
     A run may carry ``conf.request_id`` and ``conf.parameters`` (the intake's shape), or the
-    report's parameters at the top level of ``conf`` (the UI trigger form's shape).
-    Invalid parameters fail the task at once, naming each field, with no retries.
+    report's parameters at the top level of ``conf`` (the UI trigger form's shape). A run
+    without a request id creates its request row first, with its trigger type and requester.
+    Invalid parameters fail the task at once, naming each field, with no retries. A request
+    that is already finished is not run again: the rest of the run is skipped.
 
     :param definition: the report definition the DAG was built from.
     """
@@ -55,36 +39,68 @@ class ClaimRequestOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         dag_run = context["dag_run"]
         conf = dict(dag_run.conf or {})
+        request_id = request_id_of(dag_run)
         if isinstance(conf.get("parameters"), dict):
             supplied = conf["parameters"]
         else:
             params = context["params"]
             supplied = {name: params.get(name) for name in self.definition.parameters}
+        trigger_type = self._trigger_type(conf, dag_run)
+        store = request_store()
+        me = actor(context)
+        created = store.create_request(
+            request_id=request_id,
+            report_id=self.definition.id,
+            parameters=jsonable(supplied),
+            trigger_type=trigger_type,
+            requested_by=str(conf.get("requested_by") or dag_run.triggering_user_name or "airflow"),
+            actor=me,
+            priority=int(conf.get("priority") or self.definition.priority),
+            distribution_overrides=conf.get("distribution"),
+        )
+        self.log.info("request %s: %s", request_id, "created" if created else "already recorded")
         try:
             parameters = self.definition.resolve_parameters(supplied)
         except InvalidParameters as exc:
-            raise AirflowFailException(f"report {self.definition.id!r}: invalid run parameters: {exc}") from None
+            raise AirflowFailException(f"request {request_id}: invalid parameters: {exc}") from None
 
-        request_id = str(conf.get("request_id") or request_id_for_run(dag_run.dag_id, dag_run.run_id))
-        run_type = str(getattr(dag_run.run_type, "value", dag_run.run_type))
+        self._claim(store, request_id, me)
         request = {
             "request_id": request_id,
             "report_id": self.definition.id,
-            "trigger_type": str(conf.get("trigger_type") or _TRIGGER_TYPES.get(run_type, "MANUAL")),
-            "requested_by": str(conf.get("requested_by") or ("airflow-scheduler" if run_type == "scheduled" else "airflow")),
+            "trigger_type": trigger_type,
             "run_date": self._run_date(context).isoformat(),
             "parameters": jsonable(parameters),
-            "priority": int(conf.get("priority") or self.definition.priority),
             "dag_run_id": dag_run.run_id,
         }
-        self.log.info(
-            "request %s for report %s (%s) claimed with parameters %s",
-            request_id,
-            self.definition.id,
-            request["trigger_type"],
-            request["parameters"],
-        )
+        self.log.info("request %s: claimed by run %s with parameters %s", request_id, dag_run.run_id, request["parameters"])
         return request
+
+    def _claim(self, store: Any, request_id: str, me: Any) -> None:
+        row = store.get_request(request_id)
+        status = Status(row["status"])
+        if status in _CLAIMABLE and store.move(request_id, status, Status.IN_PROGRESS, me, claim=True):
+            return
+        row = store.get_request(request_id)
+        status = Status(row["status"])
+        if status in TERMINAL:
+            raise AirflowSkipException(f"request {request_id} is already {status}; nothing is run again")
+        if row["dag_run_id"] != me.dag_run_id:
+            raise AirflowFailException(
+                f"request {request_id} is {status} in run {row['dag_run_id']}; this run {me.dag_run_id} does not take it over"
+            )
+        # Our own run claimed it before: this is a retried or cleared claim task.
+        self.log.info("request %s: already claimed by this run (%s)", request_id, status)
+
+    @staticmethod
+    def _trigger_type(conf: dict[str, Any], dag_run: Any) -> str:
+        given = str(conf.get("trigger_type") or "").upper()
+        if given:
+            if given not in TRIGGER_TYPES:
+                raise AirflowFailException(f"conf.trigger_type: {given!r} is not one of {', '.join(sorted(TRIGGER_TYPES))}")
+            return given
+        run_type = str(getattr(dag_run.run_type, "value", dag_run.run_type))
+        return _RUN_TYPE_TRIGGERS.get(run_type, "MANUAL")
 
     def _run_date(self, context: Context) -> date:
         """The business date of the run, read in the report's schedule time zone."""

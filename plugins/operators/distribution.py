@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
+from operators.request_context import actor, request_store
 from operators.staging import copy_staged
 from reporting.definition import LocalTarget, ReportDefinition
 from reporting.naming import NamingContext, render_filename
@@ -74,30 +74,37 @@ class DistributeOperator(BaseOperator):
         key = self.target["key"]
         naming = NamingContext.for_request(self.definition.id, self.definition.title, self.request)
         wanted = set(spec.formats or self.definition.formats)
+        request_id = self.request["request_id"]
+        store = request_store()
+        me = actor(context)
         deliveries = []
         for artifact in self.artifacts:
             if artifact["format"] not in wanted:
                 continue
-            try:
-                outcome = DELIVERERS[spec.type](spec, artifact, naming)
-            except ValueError as exc:
-                # A bad name or path will be just as bad on the next attempt.
-                raise AirflowFailException(f"target {key!r}: {exc}") from None
-            record = {
-                "request_id": self.request["request_id"],
+            done = store.get_delivery(request_id, key, artifact["format"])
+            if done is not None:
+                # At most once per (request, target, format): a retried, cleared or replayed
+                # task never sends the same file to the same target twice.
+                self.log.info("request %s: %s already delivered to %s at %s; not sent again",
+                              request_id, artifact["format"], key, done["remote_location"])
+                outcome = {"location": done["remote_location"], "bytes": done["bytes"], "sha256": done["sha256"]}
+            else:
+                try:
+                    outcome = DELIVERERS[spec.type](spec, artifact, naming)
+                except ValueError as exc:
+                    # A bad name or path will be just as bad on the next attempt.
+                    raise AirflowFailException(f"target {key!r}: {exc}") from None
+                store.record_delivery(
+                    request_id, target_key=key, format=artifact["format"], location=outcome["location"],
+                    size=outcome["bytes"], sha256=outcome["sha256"], actor=me,
+                )
+                self.log.info("request %s: delivered %s to %s at %s (%d bytes)",
+                              request_id, artifact["format"], key, outcome["location"], outcome["bytes"])
+            deliveries.append({
+                "request_id": request_id,
                 "target": key,
                 "type": spec.type,
                 "format": artifact["format"],
-                "delivered_at": datetime.now(timezone.utc).isoformat(),
                 **outcome,
-            }
-            self.log.info(
-                "request %s: delivered %s to %s at %s (%d bytes)",
-                record["request_id"],
-                record["format"],
-                key,
-                record["location"],
-                record["bytes"],
-            )
-            deliveries.append(record)
+            })
         return deliveries

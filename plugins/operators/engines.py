@@ -12,8 +12,10 @@ from airflow.sdk import BaseHook, BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from hooks.sql_dialect import paramstyle_of
+from operators.request_context import actor, request_store
 from operators.staging import stage_file
 from reporting.definition import InvalidParameters, ReportDefinition
+from reporting.lifecycle import Status
 from reporting.loader import sql_dir
 from reporting.naming import NamingContext, render_filename, staging_key
 from reporting.renderers import RenderContext, RenderResult, open_renderer, render_all
@@ -60,6 +62,15 @@ class ReportEngineOperator(BaseOperator):
             }
             results = self.generate(paths, parameters, render_context)
             artifacts = [self._stage(result, naming) for result in results]
+        moved = request_store().move(
+            request["request_id"],
+            Status.IN_PROGRESS,
+            Status.GENERATED,
+            actor(context),
+            details={"artifacts": [{k: a[k] for k in ("format", "uri", "rows", "bytes", "sha256")} for a in artifacts]},
+        )
+        if not moved:
+            self.log.info("request %s: already past IN_PROGRESS; the staged artifacts were refreshed", request["request_id"])
         for artifact in artifacts:
             self.log.info(
                 "request %s: %s artifact staged at %s (%d rows, %d bytes, sha256 %s)",

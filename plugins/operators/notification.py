@@ -9,7 +9,9 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
+from operators.request_context import actor, request_store
 from reporting.definition import ReportDefinition
+from reporting.lifecycle import Status
 
 
 def flatten(deliveries: Any) -> list[dict[str, Any]]:
@@ -50,6 +52,12 @@ class NotifyOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         dag_run = context["dag_run"]
         deliveries = flatten(self.deliveries)
+        request_id = self.request["request_id"]
+        store = request_store()
+        me = actor(context)
+        # Every mapped distribute task succeeded, or this task would not run.
+        store.move(request_id, Status.GENERATED, Status.DISTRIBUTED, me,
+                   details={"targets": sorted({d["target"] for d in deliveries}), "files": len(deliveries)})
         event = {
             "event": "report.completed",
             "request_id": self.request["request_id"],
@@ -66,7 +74,9 @@ class NotifyOperator(BaseOperator):
                 "notified_at": datetime.now(timezone.utc).isoformat(),
             },
         }
-        self.log.info("request %s: completion event %s", event["request_id"], json.dumps(event, default=str))
+        self.log.info("request %s: completion event %s", request_id, json.dumps(event, default=str))
+        store.record_event(request_id, "NOTIFICATION", me, {"event": event["event"], "channel": "log",
+                                                             "recipients": event["recipients"]})
         return event
 
 
@@ -86,6 +96,12 @@ class FinalizeOperator(BaseOperator):
         self.event = event
 
     def execute(self, context: Context) -> dict[str, Any]:
+        moved = request_store().move(
+            self.request["request_id"], Status.DISTRIBUTED, Status.COMPLETED, actor(context),
+            details={"artifacts": len(self.event["artifacts"]), "deliveries": len(self.event["deliveries"])},
+        )
+        if not moved:
+            self.log.info("request %s: was not DISTRIBUTED; its status is left alone", self.request["request_id"])
         summary = {
             "request_id": self.request["request_id"],
             "status": "COMPLETED",

@@ -37,9 +37,10 @@ def mask_secrets(text: str) -> str:
 
     :param text: any message.
     """
+    # Bearer first: "Authorization: Bearer x" would otherwise mask only the word "Bearer".
+    text = _SECRET_PATTERNS[2].sub(r"\1***", text)
     text = _SECRET_PATTERNS[0].sub(r"\1\2***", text)
-    text = _SECRET_PATTERNS[1].sub(r"\1***\3", text)
-    return _SECRET_PATTERNS[2].sub(r"\1***", text)
+    return _SECRET_PATTERNS[1].sub(r"\1***\3", text)
 
 
 def classify(exc: BaseException, *, non_retryable: bool = False) -> ErrorInfo:

@@ -15,14 +15,21 @@ import openpyxl
 import pytest
 from pypdf import PdfReader
 
+from hooks.request_store import RequestStoreHook
+from operators.request_context import request_id_for_run
+
 ROOT = Path(__file__).resolve().parents[2]
 RUN_AFTER = datetime(2026, 11, 20, 7, 0, tzinfo=timezone.utc)
 _runs = itertools.count()
 
 
-def _test_run(dag, conf=None):
-    """One ``dag.test()`` run with its own run id (run ids derive from the run time)."""
-    moment = RUN_AFTER + timedelta(seconds=next(_runs))
+def _test_run(dag, conf=None, moment=None):
+    """One ``dag.test()`` run with its own run id (run ids derive from the run time).
+
+    Passing the moment of an earlier run re-runs that same run id with fresh task instances,
+    which is what clearing a DAG run in the UI does.
+    """
+    moment = moment or RUN_AFTER + timedelta(seconds=next(_runs))
     return dag.test(run_after=moment, logical_date=moment, run_conf=conf)
 
 
@@ -44,14 +51,29 @@ def sample_db(tmp_path_factory) -> Path:
 def report_env(airflow_db, sample_db, tmp_path, monkeypatch) -> Path:
     out = tmp_path / "out"
     monkeypatch.setenv("AIRFLOW_CONN_REPORTING_SAMPLE_DB", json.dumps({"conn_type": "sqlite", "host": str(sample_db)}))
+    monkeypatch.setenv("AIRFLOW_CONN_REPORTING_REQUEST_STORE", json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "requests.db")}))
     monkeypatch.setenv("REPORTING_OUTPUT_DIR", str(out))
     monkeypatch.setenv("AIRFLOW__REPORTING__STAGING_ROOT", (tmp_path / "staging").as_uri())
+    RequestStoreHook().apply_schema()
     return out
 
 
+def _request_of(run) -> str:
+    return request_id_for_run(run.dag_id, run.run_id)
+
+
+def _moves(trail) -> list[tuple]:
+    return [(e["old_status"], e["new_status"]) for e in trail["events"] if e["event_type"] == "STATUS_CHANGE"]
+
+
 @pytest.fixture(scope="module")
-def sample_dag():
-    factory = _load_module("report_factory_it", ROOT / "dags" / "report_factory.py")
+def factory():
+    return _load_module("report_factory_it", ROOT / "dags" / "report_factory.py")
+
+
+@pytest.fixture
+def sample_dag(factory):
+    # A fresh DAG per test: in-process runs write the run's conf into the DAG's params.
     return factory.build_all()["report__sales_summary"]
 
 
@@ -136,10 +158,84 @@ def test_run_parameters_come_from_conf(sample_dag, report_env, sample_db):
 
 
 def test_invalid_parameters_fail_the_claim_at_once(sample_dag, report_env):
-    run = _test_run(sample_dag, {"parameters": {"region": "MARS"}})
+    run = _test_run(sample_dag, {"request_id": "api-42", "trigger_type": "API", "parameters": {"region": "MARS"}})
 
     assert str(run.state) == "failed"
     claim = next(t for t in run.get_task_instances() if t.task_id == "claim")
     assert str(claim.state) == "failed"
     assert claim.try_number == 1, "a bad parameter is not retried"
     assert not (report_env / "sales_summary").exists(), "nothing is delivered"
+    trail = RequestStoreHook().trail("api-42")
+    assert trail["request"]["status"] == "FAILED"
+    assert trail["request"]["trigger_type"] == "API"
+    assert _moves(trail) == [(None, "PENDING"), ("PENDING", "FAILED")]
+    [error] = trail["errors"]
+    assert error["error_code"] == "NON_RETRYABLE" and error["retry_eligible"] is False
+    assert "parameters.region: 'MARS' is not one of the allowed values" in error["message"]
+    assert error["component"] == "ORCHESTRATOR"
+
+
+def test_the_trail_of_a_run_goes_from_pending_to_completed(sample_dag, report_env):
+    run = _test_run(sample_dag)
+
+    trail = RequestStoreHook().trail(_request_of(run))
+    assert _moves(trail) == [
+        (None, "PENDING"), ("PENDING", "IN_PROGRESS"), ("IN_PROGRESS", "GENERATED"),
+        ("GENERATED", "DISTRIBUTED"), ("DISTRIBUTED", "COMPLETED"),
+    ]
+    request = trail["request"]
+    assert (request["status"], request["trigger_type"], request["attempt"]) == ("COMPLETED", "MANUAL", 1)
+    assert request["dag_run_id"] == run.run_id
+    assert request["parameters"] == {"region": "ALL", "start_date": "2026-01-01"}
+    assert sorted(d["format"] for d in trail["deliveries"]) == ["csv", "pdf", "xlsx"]
+    assert {d["target_key"] for d in trail["deliveries"]} == {"reports_share"}
+    by_task = {e["task_id"] for e in trail["events"]}
+    assert by_task == {"claim", "generate", "distribute", "notify", "finalize"}
+    assert [e["event_type"] for e in trail["events"]].count("NOTIFICATION") == 1
+
+
+def test_a_rerun_of_a_finished_run_changes_nothing(sample_dag, report_env):
+    moment = RUN_AFTER + timedelta(hours=1)
+    first = _test_run(sample_dag, moment=moment)
+    store = RequestStoreHook()
+    before = store.trail(_request_of(first))
+
+    again = _test_run(sample_dag, moment=moment)
+
+    assert again.run_id == first.run_id
+    assert str(again.state) == "success"
+    assert store.trail(_request_of(again)) == before, "no row or audit entry added, nothing moved back"
+    states = _task_states(again)
+    assert states["claim"] == "skipped" and states["generate"] == "skipped"
+
+
+def test_a_failed_delivery_fails_the_request_and_a_cleared_run_completes_it(sample_dag, report_env):
+    moment = RUN_AFTER + timedelta(hours=2)
+    report_env.mkdir(parents=True, exist_ok=True)
+    (report_env / "sales_summary").write_text("a file where the target folder should be")
+
+    failed = _test_run(sample_dag, moment=moment)
+
+    assert str(failed.state) == "failed"
+    store = RequestStoreHook()
+    request_id = _request_of(failed)
+    trail = store.trail(request_id)
+    assert trail["request"]["status"] == "FAILED"
+    assert "distribute" in trail["request"]["last_error"]
+    retries = [e for e in trail["events"] if e["event_type"] == "RETRY"]
+    assert [e["try_number"] for e in retries] == [1, 2], "one RETRY row per failed try before the last"
+    [error] = trail["errors"]
+    assert (error["component"], error["retry_count"], error["retry_eligible"]) == ("DISTRIBUTOR", 2, True)
+
+    (report_env / "sales_summary").unlink()
+    cleared = _test_run(sample_dag, moment=moment)
+
+    assert str(cleared.state) == "success", _task_states(cleared)
+    trail = store.trail(request_id)
+    assert _moves(trail) == [
+        (None, "PENDING"), ("PENDING", "IN_PROGRESS"), ("IN_PROGRESS", "GENERATED"), ("GENERATED", "FAILED"),
+        ("FAILED", "IN_PROGRESS"), ("IN_PROGRESS", "GENERATED"), ("GENERATED", "DISTRIBUTED"),
+        ("DISTRIBUTED", "COMPLETED"),
+    ]
+    assert (trail["request"]["status"], trail["request"]["attempt"]) == ("COMPLETED", 2)
+    assert len(trail["deliveries"]) == 3

@@ -1,0 +1,65 @@
+"""Task callbacks that keep the request trail true when a task retries or fails for good."""
+
+from __future__ import annotations
+
+import logging
+
+from airflow.sdk import Context
+from airflow.sdk.exceptions import AirflowFailException
+
+from operators.request_context import actor, request_id_of, request_store
+from reporting.errors import classify
+from reporting.lifecycle import TERMINAL, Status
+
+log = logging.getLogger(__name__)
+
+
+def _owned_by_run(row: dict, run_id: str) -> bool:
+    # A request claimed by another run is not ours to fail; an unclaimed one is (our claim failed).
+    return row["dag_run_id"] == run_id or (row["dag_run_id"] is None and row["status"] in ("PENDING", "HELD"))
+
+
+def on_task_retry(context: Context) -> None:
+    """Write a RETRY audit row with the try number and the (masked) error.
+
+    :param context: the failed try's context.
+    """
+    try:
+        request_id = request_id_of(context["dag_run"])
+        error = classify(context.get("exception") or RuntimeError("unknown error"))
+        me = actor(context)
+        request_store().record_event(
+            request_id,
+            "RETRY",
+            me,
+            {"task": me.task_id, "try_number": me.try_number, "error_code": error.code, "error": error.message},
+        )
+    except Exception:  # a callback must never hide the task's own failure
+        log.exception("could not record the retry in the request store")
+
+
+def on_task_failure(context: Context) -> None:
+    """Record the error (ERROR_LOG) and move the request to FAILED, unless it is finished or not ours.
+
+    :param context: the failed task's context.
+    """
+    try:
+        request_id = request_id_of(context["dag_run"])
+        exc = context.get("exception") or RuntimeError("unknown error")
+        error = classify(exc, non_retryable=isinstance(exc, AirflowFailException))
+        me = actor(context)
+        store = request_store()
+        row = store.get_request(request_id)
+        if row is None or not _owned_by_run(row, me.dag_run_id):
+            log.warning("request %s is not held by run %s; its status is left alone", request_id, me.dag_run_id)
+            return
+        store.record_error(request_id, error, me, retry_count=max(me.try_number - 1, 0))
+        status = Status(row["status"])
+        if status not in TERMINAL and status is not Status.FAILED:
+            store.move(
+                request_id, status, Status.FAILED, me,
+                details={"task": me.task_id, "error_code": error.code, "retry_eligible": error.retry_eligible},
+                last_error=f"{me.task_id}: {error.error_class}: {error.message}",
+            )
+    except Exception:  # a callback must never hide the task's own failure
+        log.exception("could not record the failure in the request store")
