@@ -28,9 +28,10 @@ os.environ.update(
         "REPORTING_OUTPUT_DIR": str(_HOME / "output"),
     }
 )
-for folder in ("plugins", "dags"):
-    if str(ROOT / folder) not in sys.path:
-        sys.path.insert(0, str(ROOT / folder))
+# plugins/ and dags/ as Airflow puts them on sys.path; tests/ for the shared stand-ins in tests/support.
+for folder in (ROOT / "plugins", ROOT / "dags", ROOT / "tests"):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,8 @@ from reporting.errors import ErrorInfo, mask_secrets
 from reporting.lifecycle import Status, check_transition
 
 SQL_ROOT = Path(__file__).resolve().parents[2] / "include" / "sql"
+STREAM = "REPORT_REQUESTS_STREAM"
+"""The Snowflake stream on the worktable (include/sql/snowflake/report_requests_stream.sql)."""
 _JSON_COLUMNS = frozenset({"parameters", "distribution_overrides", "details"})
 
 
@@ -38,14 +40,29 @@ def statement(name: str, dialect: str) -> str:
     return (own if own.is_file() else folder / f"{name}.sql").read_text(encoding="utf-8")
 
 
+@functools.cache
+def snowflake_statement(name: str) -> str:
+    """The text of ``include/sql/snowflake/<name>.sql`` (the stream and its consumer).
+
+    :param name: the statement's file name without ``.sql``.
+    """
+    return (SQL_ROOT / "snowflake" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _split(text: str) -> list[str]:
+    lines = [line.split("--", 1)[0] for line in text.splitlines()]
+    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+
+
 def schema_statements(dialect: str) -> list[str]:
-    """The DDL statements of ``include/sql/schema/<dialect>.sql``, in order.
+    """The DDL statements of ``include/sql/schema/<dialect>.sql`` (and Snowflake's stream), in order.
 
     :param dialect: sqlite, postgres or snowflake.
     """
-    text = (SQL_ROOT / "schema" / f"{dialect}.sql").read_text(encoding="utf-8")
-    lines = [line.split("--", 1)[0] for line in text.splitlines()]
-    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+    statements = _split((SQL_ROOT / "schema" / f"{dialect}.sql").read_text(encoding="utf-8"))
+    if dialect == "snowflake":
+        statements += _split(snowflake_statement("report_requests_stream"))
+    return statements
 
 
 @dataclass(frozen=True)
@@ -243,6 +260,64 @@ class RequestStoreHook(BaseHook):
             )
         return bool(moved)
 
+    # --- intake ---------------------------------------------------------------------------------
+
+    def has_new_requests(self, stream: str = STREAM) -> bool:
+        """Whether the intake has work: new worktable rows (the stream on Snowflake, pending rows
+        elsewhere) or requests taken in but not yet dispatched.
+
+        Snowflake's answer can be a false positive, never a false negative; taking in then finds nothing.
+
+        :param stream: the Snowflake stream on the worktable.
+        """
+        with self._transaction() as tx:
+            [row] = tx.rows("count_open_queue", {})
+            if int(row["open_requests"]) > 0:
+                return True
+            if self.dialect == "snowflake":
+                [row] = tx.rows_of(snowflake_statement("stream_has_data"), {"stream": stream})
+                return bool(row["has_data"])
+            [row] = tx.rows("count_pending", {})
+            return int(row["pending"]) > 0
+
+    def take_in_new_requests(self, actor: Actor) -> int:
+        """Move new worktable requests into the intake queue in one transaction; return how many.
+
+        On Snowflake this reads the stream, so the stream offset advances exactly when this
+        transaction commits. Each request taken in gets its first audit row (PENDING, INTAKE).
+
+        :param actor: the intake task.
+        """
+        now = _now()
+        with self._transaction() as tx:
+            if self.dialect == "snowflake":
+                taken = tx.execute_text(snowflake_statement("consume_stream"), {"now": now})
+            else:
+                taken = tx.execute("consume_pending", {"now": now})
+            if taken:
+                tx.execute("audit_enqueued", {
+                    "now": now, "details": to_json({"source": "worktable"}), "try_number": actor.try_number,
+                    "dag_run_id": actor.dag_run_id, "task_id": actor.task_id,
+                })
+        return max(int(taken), 0)
+
+    def open_intake_queue(self) -> list[dict[str, Any]]:
+        """Requests taken in but not yet dispatched, highest priority and oldest first."""
+        return self._query("open_intake_queue", {})
+
+    def mark_dispatched(self, request_id: str, outcome: str, dag_run_id: str | None) -> bool:
+        """Record what the intake did with a request (TRIGGERED, INVALID or SKIPPED); once only.
+
+        :param request_id: the request's id.
+        :param outcome: TRIGGERED, INVALID or SKIPPED.
+        :param dag_run_id: the run started for it, if any.
+        """
+        with self._transaction() as tx:
+            marked = tx.execute(
+                "mark_dispatched", {"request_id": request_id, "outcome": outcome, "dag_run_id": dag_run_id, "now": _now()}
+            )
+        return bool(marked)
+
     # --- events, errors, deliveries -------------------------------------------------------------
 
     def record_event(self, request_id: str, event_type: str, actor: Actor, details: Mapping[str, Any] | None = None) -> None:
@@ -346,12 +421,18 @@ class _Statements:
         self.dialect = dialect
 
     def execute(self, name: str, values: Mapping[str, Any]) -> int:
-        sql, bound = prepare(statement(name, self.dialect), values, self.conn, self.dialect)
+        return self.execute_text(statement(name, self.dialect), values)
+
+    def execute_text(self, text: str, values: Mapping[str, Any]) -> int:
+        sql, bound = prepare(text, values, self.conn, self.dialect)
         self.cursor.execute(sql, bound)
         return self.cursor.rowcount
 
     def rows(self, name: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
-        self.execute(name, values)
+        return self.rows_of(statement(name, self.dialect), values)
+
+    def rows_of(self, text: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        self.execute_text(text, values)
         columns = [column[0] for column in self.cursor.description]
         return [_normalise(dict(zip(columns, row, strict=True))) for row in self.cursor.fetchall()]
 

@@ -78,8 +78,12 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _loc_to_path(loc: Iterable[Any], data: Any) -> str:
-    """Turn a pydantic error location into ``distribution[1].path``, dropping union tags."""
+def field_path(loc: Iterable[Any], data: Any) -> str:
+    """Turn a pydantic error location into ``distribution[1].path``, dropping union tags.
+
+    :param loc: the error's location.
+    :param data: the validated input, used to recognise union tags.
+    """
     parts: list[str] = []
     node = data
     descended = False  # the tag can only be the first location item inside a (non-root) node
@@ -101,14 +105,20 @@ def _loc_to_path(loc: Iterable[Any], data: Any) -> str:
     return "".join(parts)
 
 
-def _messages(exc: ValidationError, data: Any) -> list[str]:
+def validation_messages(exc: ValidationError, data: Any, prefix: tuple[Any, ...] = ()) -> list[str]:
+    """One ``<field path>: <problem>`` line per error of a pydantic validation.
+
+    :param exc: the validation error.
+    :param data: the validated input (wrapped so that ``prefix`` leads to the validated value).
+    :param prefix: location items to put before each error's own location.
+    """
     messages = []
     for error in exc.errors(include_url=False):
         text = error["msg"]
-        for prefix in ("Value error, ", "Assertion failed, "):
-            text = text.removeprefix(prefix)
+        for noise in ("Value error, ", "Assertion failed, "):
+            text = text.removeprefix(noise)
         text = text[:1].lower() + text[1:]
-        path = _loc_to_path(error["loc"], data)
+        path = field_path((*prefix, *error["loc"]), data)
         messages.append(f"{path}: {text}" if path else text)
     return messages
 
@@ -134,7 +144,7 @@ def parse_definition(path: Path, sql_root: Path | None = None) -> ReportDefiniti
     try:
         definition = ReportDefinition.model_validate(data)
     except ValidationError as exc:
-        raise DefinitionFileError(DefinitionError(display, tuple(_messages(exc, data)))) from None
+        raise DefinitionFileError(DefinitionError(display, tuple(validation_messages(exc, data)))) from None
     if sql_root is not None:
         problems = _check_sql(definition, sql_root)
         if problems:

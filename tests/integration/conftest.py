@@ -10,6 +10,8 @@ from collections.abc import Iterator
 import psycopg2
 import pytest
 
+from support.snowflake_streams import FAKE_SNOWFLAKE_CONN as SNOWFLAKE_CONN
+
 PG_HOST = os.environ.get("REPORTING_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("REPORTING_TEST_PG_PORT", "5432"))
 PG_USER = os.environ.get("REPORTING_TEST_PG_USER", "postgres")
@@ -41,24 +43,13 @@ def pg_database() -> Iterator[str]:
         admin.close()
 
 
-SNOWFLAKE_CONN = json.dumps(
-    {
-        "conn_type": "snowflake",
-        "login": "reporting",
-        "password": "not-a-real-secret",
-        "schema": "PUBLIC",
-        "extra": {"account": "fake", "database": "REPORTING", "warehouse": "REPORTING_WH"},
-    }
-)
-
-
 @pytest.fixture
-def fake_snowflake() -> Iterator[None]:
-    """Every Snowflake connection in this test goes to one in-memory fakesnow database."""
-    import fakesnow
+def fake_snowflake() -> Iterator[dict[str, str]]:
+    """Every Snowflake connection in this test goes to one in-memory fakesnow database with streams."""
+    from support.snowflake_streams import snowflake_with_streams
 
-    with fakesnow.patch():
-        yield
+    with snowflake_with_streams() as streams:
+        yield streams
 
 
 @pytest.fixture(params=["sqlite", "postgres", "snowflake"])
@@ -80,15 +71,34 @@ def _truncate_pg(dbname: str) -> None:
     conn = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=dbname)
     conn.autocommit = True
     with conn.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS report_requests, audit_log, error_log, delivery_log")
+        cur.execute("DROP TABLE IF EXISTS report_requests, audit_log, error_log, delivery_log, request_intake_queue")
     conn.close()
 
 
-@pytest.fixture
-def store(store_conn):
-    """A request store hook on a fresh schema of the backend under test."""
+def _fresh_store():
     from hooks.request_store import RequestStoreHook
 
     hook = RequestStoreHook()
     hook.apply_schema()
     return hook
+
+
+@pytest.fixture
+def pg_store(pg_database, monkeypatch):
+    """A request store on a fresh schema in the local PostgreSQL server."""
+    _truncate_pg(json.loads(pg_database)["schema"])
+    monkeypatch.setenv(STORE_ENV, pg_database)
+    return _fresh_store()
+
+
+@pytest.fixture
+def snowflake_store(fake_snowflake, monkeypatch):
+    """A request store on fakesnow with the stream stand-in."""
+    monkeypatch.setenv(STORE_ENV, SNOWFLAKE_CONN)
+    return _fresh_store()
+
+
+@pytest.fixture
+def store(store_conn):
+    """A request store hook on a fresh schema of the backend under test."""
+    return _fresh_store()

@@ -1,14 +1,14 @@
 -- Request store schema, PostgreSQL (the docker-compose stack). Safe to apply again.
 CREATE TABLE IF NOT EXISTS report_requests (
-    request_id              VARCHAR(64)   NOT NULL PRIMARY KEY,
+    request_id              VARCHAR(64)   NOT NULL PRIMARY KEY DEFAULT (gen_random_uuid()::text),
     report_id               VARCHAR(100)  NOT NULL,
     parameters              JSONB,
     distribution_overrides  JSONB,
     priority                INTEGER       NOT NULL DEFAULT 5,
-    trigger_type            VARCHAR(16)   NOT NULL,  -- ADHOC, SCHEDULED, MANUAL, API, RETRY
+    trigger_type            VARCHAR(16)   NOT NULL DEFAULT 'ADHOC',  -- ADHOC, SCHEDULED, MANUAL, API, RETRY
     requested_by            VARCHAR(200),
-    requested_at            TIMESTAMPTZ     NOT NULL,
-    status                  VARCHAR(16)   NOT NULL,
+    requested_at            TIMESTAMPTZ     NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    status                  VARCHAR(16)   NOT NULL DEFAULT 'PENDING',
     attempt                 INTEGER       NOT NULL DEFAULT 0,
     dag_run_id              VARCHAR(250),
     processed_at            TIMESTAMPTZ,
@@ -56,3 +56,15 @@ CREATE TABLE IF NOT EXISTS delivery_log (
     delivered_at     TIMESTAMPTZ     NOT NULL,
     PRIMARY KEY (request_id, target_key, format)
 );
+
+-- The intake's work queue: every worktable request the intake has taken in, and what it did with it.
+-- Taking rows in and advancing the stream (Snowflake) happen in one transaction; dispatching
+-- marks each row after its DAG run exists, so a crash in between replays into a no-op.
+CREATE TABLE IF NOT EXISTS request_intake_queue (
+    request_id     VARCHAR(64)   NOT NULL PRIMARY KEY,
+    enqueued_at    TIMESTAMPTZ     NOT NULL,
+    dispatched_at  TIMESTAMPTZ,
+    outcome        VARCHAR(16),   -- TRIGGERED, INVALID, SKIPPED
+    dag_run_id     VARCHAR(250)
+);
+CREATE INDEX IF NOT EXISTS ix_request_intake_queue_open ON request_intake_queue (dispatched_at);
