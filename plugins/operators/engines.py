@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,22 @@ from reporting.renderers import RenderContext, RenderResult, open_renderer, rend
 from reporting.sql import BindError, bind
 
 ARTIFACT_NAME = "{report_id}_{run_date}.{format}"
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """What generating needs to know about the request being served.
+
+    :param request: the claimed request (the claim task's XCom).
+    :param parameters: the resolved, typed parameter values.
+    :param naming: file naming for this request.
+    :param render_context: what renderers print about the run.
+    """
+
+    request: dict[str, Any]
+    parameters: dict[str, Any]
+    naming: NamingContext
+    render_context: RenderContext
 
 
 class ReportEngineOperator(BaseOperator):
@@ -44,24 +61,48 @@ class ReportEngineOperator(BaseOperator):
         self.request = request
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
+        run = self.prepare()
+        with tempfile.TemporaryDirectory(prefix=f"report-{self.definition.id}-") as workdir:
+            results = self.generate(self.artifact_paths(workdir, run.naming), run.parameters, run.render_context)
+            artifacts = [self._stage(result, run.naming) for result in results]
+        return self.record_generated(context, run.request, artifacts)
+
+    def prepare(self) -> PreparedRun:
+        """Resolve the request's parameters (failing at once if they are invalid) and its naming."""
         request = self.request
         try:
             parameters = self.definition.resolve_parameters(request["parameters"])
         except InvalidParameters as exc:
             raise AirflowFailException(f"request {request['request_id']}: {exc}") from None
-        naming = NamingContext.for_request(self.definition.id, self.definition.title, request)
-        render_context = RenderContext(
-            title=self.definition.title,
-            report_id=self.definition.id,
-            parameters=request["parameters"],
-            generated_at=datetime.now(timezone.utc),
+        return PreparedRun(
+            request=request,
+            parameters=parameters,
+            naming=NamingContext.for_request(self.definition.id, self.definition.title, request),
+            render_context=RenderContext(
+                title=self.definition.title,
+                report_id=self.definition.id,
+                parameters=request["parameters"],
+                generated_at=datetime.now(timezone.utc),
+            ),
         )
-        with tempfile.TemporaryDirectory(prefix=f"report-{self.definition.id}-") as workdir:
-            paths = {
-                fmt: Path(workdir) / render_filename(ARTIFACT_NAME, naming, fmt) for fmt in self.definition.formats
-            }
-            results = self.generate(paths, parameters, render_context)
-            artifacts = [self._stage(result, naming) for result in results]
+
+    def artifact_paths(self, workdir: str, naming: NamingContext) -> dict[str, Path]:
+        """Where each format is written inside a work folder.
+
+        :param workdir: a private temporary folder.
+        :param naming: the run's naming context.
+        """
+        return {fmt: Path(workdir) / render_filename(ARTIFACT_NAME, naming, fmt) for fmt in self.definition.formats}
+
+    def record_generated(
+        self, context: Context, request: dict[str, Any], artifacts: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Move the request IN_PROGRESS -> GENERATED with the artifacts in its audit row, and log them.
+
+        :param context: the task context.
+        :param request: the claimed request.
+        :param artifacts: the staged artifacts' metadata.
+        """
         moved = request_store().move(
             request["request_id"],
             Status.IN_PROGRESS,
@@ -73,11 +114,11 @@ class ReportEngineOperator(BaseOperator):
             self.log.info("request %s: already past IN_PROGRESS; the staged artifacts were refreshed", request["request_id"])
         for artifact in artifacts:
             self.log.info(
-                "request %s: %s artifact staged at %s (%d rows, %d bytes, sha256 %s)",
+                "request %s: %s artifact staged at %s (%s rows, %d bytes, sha256 %s)",
                 request["request_id"],
                 artifact["format"],
                 artifact["uri"],
-                artifact["rows"],
+                "unknown" if artifact["rows"] is None else artifact["rows"],
                 artifact["bytes"],
                 artifact["sha256"],
             )
