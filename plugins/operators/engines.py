@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from airflow.sdk import BaseHook, BaseOperator, Context
+from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
 from airflow.sdk.exceptions import AirflowFailException
+from airflow.triggers.base import BaseTrigger
 
 from hooks.sql_dialect import paramstyle_of
 from operators.request_context import actor, request_store
 from operators.staging import stage_file
 from reporting.definition import InvalidParameters, ReportDefinition
+from reporting.errors import EngineError, engine_error_from_dict, engine_error_of
 from reporting.lifecycle import Status
 from reporting.loader import sql_dir
 from reporting.naming import NamingContext, render_filename, staging_key
@@ -185,3 +190,133 @@ class SqlReportOperator(ReportEngineOperator):
     def _batches(cursor: Any, size: int) -> Iterator[Sequence[Sequence[Any]]]:
         while rows := cursor.fetchmany(size):
             yield rows
+
+
+class EngineRetryPolicy(RetryPolicy):
+    """Retry decisions for engine errors: permanent ones fail at once, throttled ones wait as long as asked.
+
+    Anything that is not an engine error gets the task's usual retries.
+    """
+
+    def evaluate(
+        self, exception: BaseException, try_number: int, max_tries: int, context: Context | None = None
+    ) -> RetryDecision:
+        error = engine_error_of(exception)
+        if error is None:
+            return RetryDecision.default()
+        if not error.retryable:
+            return RetryDecision.fail(reason=str(error))
+        if error.retry_after is not None:
+            return RetryDecision.retry(delay=timedelta(seconds=error.retry_after), reason=str(error))
+        return RetryDecision.default()
+
+    def serialize(self) -> dict[str, Any]:
+        return {"__type": "EngineRetryPolicy"}
+
+    @classmethod
+    def deserialize(cls, data: dict[str, Any]) -> EngineRetryPolicy:
+        return cls()
+
+
+class HttpReportOperator(ReportEngineOperator):
+    """Base of the BI engine operators: one engine request per format, engine errors classified.
+
+    An engine error that no retry can help (HTTP 400/401/403/404/422, an unknown report, a
+    rejected parameter) fails the task at once; a retryable one goes through Airflow's retries,
+    after the engine's ``Retry-After`` when it gave one.
+
+    :param definition: the report definition (its engine is an HTTP engine).
+    :param request: the claimed request (the claim task's XCom).
+    :param report_path: what to run on the engine (templated); defaults to the definition's.
+    """
+
+    template_fields: Sequence[str] = ("request", "report_path")
+
+    def __init__(self, *, definition: ReportDefinition, request: Any, report_path: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("retry_policy", EngineRetryPolicy())
+        super().__init__(definition=definition, request=request, **kwargs)
+        self.report_path = report_path or self.default_report_path()
+
+    def default_report_path(self) -> str:
+        """The engine's name for the report, from the definition."""
+        return self.definition.engine.report_path
+
+    @property
+    def engine_timeout(self) -> float:
+        """Seconds the hooks wait for one HTTP response."""
+        return self.definition.engine.timeout.total_seconds()
+
+    def execute(self, context: Context) -> Any:
+        with fail_fast():
+            return super().execute(context)
+
+
+@contextmanager
+def fail_fast() -> Iterator[None]:
+    """Turn an engine error that no retry can help into AirflowFailException (the cause keeps the details)."""
+    try:
+        yield
+    except EngineError as exc:
+        if exc.retryable:
+            raise
+        raise AirflowFailException(str(exc)) from exc
+
+
+class DeferrableReportOperator(HttpReportOperator):
+    """Base of the asynchronous engines: start the exports, defer while the engine works, download on completion.
+
+    No worker slot is held while the engine renders. The trigger gets connection ids and
+    export ids only, never a credential, and gives up at ``execution_timeout``.
+
+    :param definition: the report definition.
+    :param request: the claimed request (the claim task's XCom).
+    :param report_path: what to run on the engine (templated); defaults to the definition's.
+    """
+
+    def execute(self, context: Context) -> None:
+        run = self.prepare()
+        with fail_fast():
+            exports = self.start_exports(run.parameters)
+        self.log.info("request %s: %s exports started: %s", run.request["request_id"], self.definition.engine.type, exports)
+        deadline = time.time() + (self.execution_timeout or self.definition.execution_timeout).total_seconds()
+        self.defer(trigger=self.trigger_for(exports, deadline), method_name="execute_complete")
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> list[dict[str, Any]]:
+        """Download the finished exports, stage them and record GENERATED; or raise the trigger's error.
+
+        :param context: the task context.
+        :param event: the trigger's payload: ``{"status": "success", "exports": {format: id}}`` or an error.
+        """
+        with fail_fast():
+            if event.get("status") != "success":
+                raise engine_error_from_dict(event["error"])
+            run = self.prepare()
+            with tempfile.TemporaryDirectory(prefix=f"report-{self.definition.id}-") as workdir:
+                paths = self.artifact_paths(workdir, run.naming)
+                results = [self.download(event["exports"][fmt], fmt, path) for fmt, path in paths.items()]
+                artifacts = [self._stage(result, run.naming) for result in results]
+        return self.record_generated(context, run.request, artifacts)
+
+    def start_exports(self, parameters: dict[str, Any]) -> dict[str, str]:
+        """Ask the engine for one export per format; return the export ids by format.
+
+        :param parameters: the run's resolved parameter values.
+        """
+        raise NotImplementedError
+
+    def trigger_for(self, exports: dict[str, str], deadline: float) -> BaseTrigger:
+        """The trigger that waits for the exports.
+
+        :param exports: export ids by format.
+        :param deadline: the epoch time at which waiting stops with a timeout.
+        """
+        raise NotImplementedError
+
+    def download(self, export_id: str, fmt: str, dest: Path) -> RenderResult:
+        """Download one finished export.
+
+        :param export_id: the engine's id of the export.
+        :param fmt: the report format.
+        :param dest: where to write it.
+        """
+        raise NotImplementedError

@@ -92,6 +92,7 @@ class EngineError(Exception):
 
     def __init__(self, engine: str, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
         self.engine = engine
+        self.detail = message
         self.retryable = retryable
         self.retry_after = retry_after
         if retryable:
@@ -168,6 +169,49 @@ class EngineResponseError(EngineError):
 
     def __init__(self, engine: str, message: str) -> None:
         super().__init__(engine, message, retryable=False)
+
+
+_ENGINE_ERRORS: dict[str, type[EngineError]] = {}
+
+
+def engine_error_to_dict(error: EngineError) -> dict:
+    """An engine error as JSON-able data (a trigger hands it to the task in its event).
+
+    :param error: the error.
+    """
+    return {
+        "type": type(error).__name__,
+        "engine": error.engine,
+        "detail": error.detail,
+        "retryable": error.retryable,
+        "retry_after": error.retry_after,
+        "status": getattr(error, "status", None),
+    }
+
+
+def engine_error_from_dict(data: dict) -> EngineError:
+    """Rebuild an engine error from :func:`engine_error_to_dict`'s data.
+
+    :param data: the data.
+    """
+    if not _ENGINE_ERRORS:
+        _ENGINE_ERRORS.update({cls.__name__: cls for cls in (EngineError, *_subclasses(EngineError))})
+    cls = _ENGINE_ERRORS.get(data.get("type", ""), EngineError)
+    error = cls.__new__(cls)
+    EngineError.__init__(
+        error, data["engine"], data["detail"], retryable=bool(data["retryable"]), retry_after=data.get("retry_after")
+    )
+    if data.get("status") is not None:
+        error.status = int(data["status"])
+        error.code = f"HTTP_{error.status}"
+    return error
+
+
+def _subclasses(cls: type) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found
 
 
 def engine_error_of(exc: BaseException | None) -> EngineError | None:
