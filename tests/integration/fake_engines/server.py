@@ -20,6 +20,7 @@ class Request:
     :param headers: the headers, names in lower case.
     :param body: the body bytes.
     :param connection: per-connection state (NTLM handshakes live on one connection).
+    :param user: who the server authenticated for this request, once it has.
     """
 
     method: str
@@ -28,6 +29,7 @@ class Request:
     headers: dict[str, str]
     body: bytes
     connection: dict = field(default_factory=dict, repr=False)
+    user: str | None = None
 
     @property
     def params(self) -> dict[str, str]:
