@@ -131,8 +131,8 @@ class HttpEngineHook(BaseHook):
             raise self.http_error(response, method, path)
         return response
 
-    def http_error(self, response: requests.Response, method: str, path: str) -> EngineHttpError:
-        """The classified error of a failed response.
+    def http_error(self, response: Any, method: str, path: str) -> EngineHttpError:
+        """The classified error of a failed response (requests or httpx).
 
         :param response: the response with a 4xx/5xx status.
         :param method: the request's method.
@@ -152,6 +152,29 @@ class HttpEngineHook(BaseHook):
             retryable=retryable,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
         )
+
+    async def asend(self, client: Any, method: str, url: str, **kwargs: Any) -> Any:
+        """The asynchronous :meth:`send` for triggers, on an ``httpx.AsyncClient``.
+
+        :param client: the client.
+        :param method: the HTTP method.
+        :param url: the full URL.
+        :param kwargs: passed to ``client.request``.
+        """
+        import httpx
+
+        path = urlsplit(url).path
+        try:
+            response = await client.request(method, url, timeout=self.timeout, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise EngineTimeout(self.engine, f"no answer to {method} {path} within {self.timeout:g} s") from exc
+        except httpx.TransportError as exc:
+            raise EngineConnectionError(
+                self.engine, f"cannot reach {urlsplit(url).hostname}:{urlsplit(url).port or ''} ({type(exc).__name__})"
+            ) from exc
+        if response.status_code >= 400:
+            raise self.http_error(response, method, path)
+        return response
 
     def save_document(
         self,

@@ -76,3 +76,26 @@ def closed_port() -> int:
 def staged_bytes(artifact: dict[str, Any]) -> bytes:
     """The bytes of a staged artifact (file:// staging)."""
     return Path(artifact["uri"].removeprefix("file://")).read_bytes()
+
+
+def run_trigger(trigger) -> Any:
+    """Run a trigger the way the triggerer does, until its first event; returns that event."""
+    import asyncio
+
+    async def first_event():
+        events = trigger.run()
+        try:
+            return await events.asend(None)
+        finally:
+            await events.aclose()
+
+    return asyncio.run(first_event())
+
+
+def round_trip(trigger) -> Any:
+    """Rebuild a trigger from its serialized form, as the triggerer does (classpath must import)."""
+    import importlib
+
+    classpath, kwargs = trigger.serialize()
+    module, _, name = classpath.rpartition(".")
+    return getattr(importlib.import_module(module), name)(**kwargs)
