@@ -20,6 +20,7 @@ from operators.claim import ClaimRequestOperator
 from operators.distribution import DistributeOperator
 from operators.bi_publisher import BiPublisherReportOperator
 from operators.engines import ReportEngineOperator, SqlReportOperator
+from operators.midas import MidasReportOperator
 from operators.power_bi import PowerBiReportOperator
 from operators.ssrs import SsrsReportOperator
 from operators.notification import FinalizeOperator, NotifyOperator
@@ -35,6 +36,7 @@ ENGINE_OPERATORS: dict[str, type[ReportEngineOperator]] = {
     "obiee": BiPublisherReportOperator,
     "powerbi": PowerBiReportOperator,
     "ssrs": SsrsReportOperator,
+    "midas": MidasReportOperator,
 }
 
 _JSON_TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean"}
