@@ -66,6 +66,7 @@ trail: install  ## print a request's status history, errors and deliveries: make
 
 bench: install-dev  ## run the benchmarks (never part of make test)
 	$(PY) bench/parse_definitions.py
+	$(PY) bench/render_sql.py
 
 clean:  ## remove the demo's Airflow home and outputs (keeps .venv)
 	rm -rf .airflow .demo demo-output

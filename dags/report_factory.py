@@ -18,7 +18,11 @@ from airflow.sdk.definitions.timetables.trigger import CronTriggerTimetable
 from operators.callbacks import on_task_failure, on_task_retry
 from operators.claim import ClaimRequestOperator
 from operators.distribution import DistributeOperator
+from operators.bi_publisher import BiPublisherReportOperator
 from operators.engines import ReportEngineOperator, SqlReportOperator
+from operators.midas import MidasReportOperator
+from operators.power_bi import PowerBiReportOperator
+from operators.ssrs import SsrsReportOperator
 from operators.notification import FinalizeOperator, NotifyOperator
 from reporting.definition import ParameterSpec, ReportDefinition
 from reporting.durations import format_duration
@@ -27,7 +31,13 @@ from reporting.loader import load_definitions
 log = logging.getLogger(__name__)
 
 DAG_PREFIX = "report__"
-ENGINE_OPERATORS: dict[str, type[ReportEngineOperator]] = {"sql": SqlReportOperator}
+ENGINE_OPERATORS: dict[str, type[ReportEngineOperator]] = {
+    "sql": SqlReportOperator,
+    "obiee": BiPublisherReportOperator,
+    "powerbi": PowerBiReportOperator,
+    "ssrs": SsrsReportOperator,
+    "midas": MidasReportOperator,
+}
 
 _JSON_TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean"}
 _STRING_FORMATS = {"date": "date", "datetime": "date-time"}

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timezone
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from airflow.sdk import BaseHook, BaseOperator, Context
+from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
 from airflow.sdk.exceptions import AirflowFailException
+from airflow.triggers.base import BaseTrigger
 
 from hooks.sql_dialect import paramstyle_of
 from operators.request_context import actor, request_store
 from operators.staging import stage_file
 from reporting.definition import InvalidParameters, ReportDefinition
+from reporting.errors import EngineError, engine_error_from_dict, engine_error_of
 from reporting.lifecycle import Status
 from reporting.loader import sql_dir
 from reporting.naming import NamingContext, render_filename, staging_key
@@ -22,6 +28,22 @@ from reporting.renderers import RenderContext, RenderResult, open_renderer, rend
 from reporting.sql import BindError, bind
 
 ARTIFACT_NAME = "{report_id}_{run_date}.{format}"
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """What generating needs to know about the request being served.
+
+    :param request: the claimed request (the claim task's XCom).
+    :param parameters: the resolved, typed parameter values.
+    :param naming: file naming for this request.
+    :param render_context: what renderers print about the run.
+    """
+
+    request: dict[str, Any]
+    parameters: dict[str, Any]
+    naming: NamingContext
+    render_context: RenderContext
 
 
 class ReportEngineOperator(BaseOperator):
@@ -44,24 +66,48 @@ class ReportEngineOperator(BaseOperator):
         self.request = request
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
+        run = self.prepare()
+        with tempfile.TemporaryDirectory(prefix=f"report-{self.definition.id}-") as workdir:
+            results = self.generate(self.artifact_paths(workdir, run.naming), run.parameters, run.render_context)
+            artifacts = [self._stage(result, run.naming) for result in results]
+        return self.record_generated(context, run.request, artifacts)
+
+    def prepare(self) -> PreparedRun:
+        """Resolve the request's parameters (failing at once if they are invalid) and its naming."""
         request = self.request
         try:
             parameters = self.definition.resolve_parameters(request["parameters"])
         except InvalidParameters as exc:
             raise AirflowFailException(f"request {request['request_id']}: {exc}") from None
-        naming = NamingContext.for_request(self.definition.id, self.definition.title, request)
-        render_context = RenderContext(
-            title=self.definition.title,
-            report_id=self.definition.id,
-            parameters=request["parameters"],
-            generated_at=datetime.now(timezone.utc),
+        return PreparedRun(
+            request=request,
+            parameters=parameters,
+            naming=NamingContext.for_request(self.definition.id, self.definition.title, request),
+            render_context=RenderContext(
+                title=self.definition.title,
+                report_id=self.definition.id,
+                parameters=request["parameters"],
+                generated_at=datetime.now(timezone.utc),
+            ),
         )
-        with tempfile.TemporaryDirectory(prefix=f"report-{self.definition.id}-") as workdir:
-            paths = {
-                fmt: Path(workdir) / render_filename(ARTIFACT_NAME, naming, fmt) for fmt in self.definition.formats
-            }
-            results = self.generate(paths, parameters, render_context)
-            artifacts = [self._stage(result, naming) for result in results]
+
+    def artifact_paths(self, workdir: str, naming: NamingContext) -> dict[str, Path]:
+        """Where each format is written inside a work folder.
+
+        :param workdir: a private temporary folder.
+        :param naming: the run's naming context.
+        """
+        return {fmt: Path(workdir) / render_filename(ARTIFACT_NAME, naming, fmt) for fmt in self.definition.formats}
+
+    def record_generated(
+        self, context: Context, request: dict[str, Any], artifacts: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Move the request IN_PROGRESS -> GENERATED with the artifacts in its audit row, and log them.
+
+        :param context: the task context.
+        :param request: the claimed request.
+        :param artifacts: the staged artifacts' metadata.
+        """
         moved = request_store().move(
             request["request_id"],
             Status.IN_PROGRESS,
@@ -73,11 +119,11 @@ class ReportEngineOperator(BaseOperator):
             self.log.info("request %s: already past IN_PROGRESS; the staged artifacts were refreshed", request["request_id"])
         for artifact in artifacts:
             self.log.info(
-                "request %s: %s artifact staged at %s (%d rows, %d bytes, sha256 %s)",
+                "request %s: %s artifact staged at %s (%s rows, %d bytes, sha256 %s)",
                 request["request_id"],
                 artifact["format"],
                 artifact["uri"],
-                artifact["rows"],
+                "unknown" if artifact["rows"] is None else artifact["rows"],
                 artifact["bytes"],
                 artifact["sha256"],
             )
@@ -144,3 +190,133 @@ class SqlReportOperator(ReportEngineOperator):
     def _batches(cursor: Any, size: int) -> Iterator[Sequence[Sequence[Any]]]:
         while rows := cursor.fetchmany(size):
             yield rows
+
+
+class EngineRetryPolicy(RetryPolicy):
+    """Retry decisions for engine errors: permanent ones fail at once, throttled ones wait as long as asked.
+
+    Anything that is not an engine error gets the task's usual retries.
+    """
+
+    def evaluate(
+        self, exception: BaseException, try_number: int, max_tries: int, context: Context | None = None
+    ) -> RetryDecision:
+        error = engine_error_of(exception)
+        if error is None:
+            return RetryDecision.default()
+        if not error.retryable:
+            return RetryDecision.fail(reason=str(error))
+        if error.retry_after is not None:
+            return RetryDecision.retry(delay=timedelta(seconds=error.retry_after), reason=str(error))
+        return RetryDecision.default()
+
+    def serialize(self) -> dict[str, Any]:
+        return {"__type": "EngineRetryPolicy"}
+
+    @classmethod
+    def deserialize(cls, data: dict[str, Any]) -> EngineRetryPolicy:
+        return cls()
+
+
+class HttpReportOperator(ReportEngineOperator):
+    """Base of the BI engine operators: one engine request per format, engine errors classified.
+
+    An engine error that no retry can help (HTTP 400/401/403/404/422, an unknown report, a
+    rejected parameter) fails the task at once; a retryable one goes through Airflow's retries,
+    after the engine's ``Retry-After`` when it gave one.
+
+    :param definition: the report definition (its engine is an HTTP engine).
+    :param request: the claimed request (the claim task's XCom).
+    :param report_path: what to run on the engine (templated); defaults to the definition's.
+    """
+
+    template_fields: Sequence[str] = ("request", "report_path")
+
+    def __init__(self, *, definition: ReportDefinition, request: Any, report_path: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("retry_policy", EngineRetryPolicy())
+        super().__init__(definition=definition, request=request, **kwargs)
+        self.report_path = report_path or self.default_report_path()
+
+    def default_report_path(self) -> str:
+        """The engine's name for the report, from the definition."""
+        return self.definition.engine.report_path
+
+    @property
+    def engine_timeout(self) -> float:
+        """Seconds the hooks wait for one HTTP response."""
+        return self.definition.engine.timeout.total_seconds()
+
+    def execute(self, context: Context) -> Any:
+        with fail_fast():
+            return super().execute(context)
+
+
+@contextmanager
+def fail_fast() -> Iterator[None]:
+    """Turn an engine error that no retry can help into AirflowFailException (the cause keeps the details)."""
+    try:
+        yield
+    except EngineError as exc:
+        if exc.retryable:
+            raise
+        raise AirflowFailException(str(exc)) from exc
+
+
+class DeferrableReportOperator(HttpReportOperator):
+    """Base of the asynchronous engines: start the exports, defer while the engine works, download on completion.
+
+    No worker slot is held while the engine renders. The trigger gets connection ids and
+    export ids only, never a credential, and gives up at ``execution_timeout``.
+
+    :param definition: the report definition.
+    :param request: the claimed request (the claim task's XCom).
+    :param report_path: what to run on the engine (templated); defaults to the definition's.
+    """
+
+    def execute(self, context: Context) -> None:
+        run = self.prepare()
+        with fail_fast():
+            exports = self.start_exports(run.parameters)
+        self.log.info("request %s: %s exports started: %s", run.request["request_id"], self.definition.engine.type, exports)
+        deadline = time.time() + (self.execution_timeout or self.definition.execution_timeout).total_seconds()
+        self.defer(trigger=self.trigger_for(exports, deadline), method_name="execute_complete")
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> list[dict[str, Any]]:
+        """Download the finished exports, stage them and record GENERATED; or raise the trigger's error.
+
+        :param context: the task context.
+        :param event: the trigger's payload: ``{"status": "success", "exports": {format: id}}`` or an error.
+        """
+        with fail_fast():
+            if event.get("status") != "success":
+                raise engine_error_from_dict(event["error"])
+            run = self.prepare()
+            with tempfile.TemporaryDirectory(prefix=f"report-{self.definition.id}-") as workdir:
+                paths = self.artifact_paths(workdir, run.naming)
+                results = [self.download(event["exports"][fmt], fmt, path) for fmt, path in paths.items()]
+                artifacts = [self._stage(result, run.naming) for result in results]
+        return self.record_generated(context, run.request, artifacts)
+
+    def start_exports(self, parameters: dict[str, Any]) -> dict[str, str]:
+        """Ask the engine for one export per format; return the export ids by format.
+
+        :param parameters: the run's resolved parameter values.
+        """
+        raise NotImplementedError
+
+    def trigger_for(self, exports: dict[str, str], deadline: float) -> BaseTrigger:
+        """The trigger that waits for the exports.
+
+        :param exports: export ids by format.
+        :param deadline: the epoch time at which waiting stops with a timeout.
+        """
+        raise NotImplementedError
+
+    def download(self, export_id: str, fmt: str, dest: Path) -> RenderResult:
+        """Download one finished export.
+
+        :param export_id: the engine's id of the export.
+        :param fmt: the report format.
+        :param dest: where to write it.
+        """
+        raise NotImplementedError

@@ -11,9 +11,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from reporting.durations import Duration
+# The engine models are re-exported: callers import every definition model from here.
+from reporting.engines import (  # noqa: F401
+    HttpEngine,
+    MidasEngine,
+    ObieeEngine,
+    PowerBiEngine,
+    ReportFormat,
+    SsrsEngine,
+)
 from reporting.naming import TemplateError, check_template, expand_env
-
-ReportFormat = Literal["pdf", "xlsx", "csv"]
 ParameterType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
 
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
@@ -67,7 +74,9 @@ class SqlEngine(_Model):
         return value
 
 
-Engine = Annotated[Union[SqlEngine], Field(discriminator="type")]
+Engine = Annotated[
+    Union[SqlEngine, ObieeEngine, PowerBiEngine, SsrsEngine, MidasEngine], Field(discriminator="type")
+]
 
 
 # --- parameters -----------------------------------------------------------------------------
@@ -393,6 +402,10 @@ class ReportDefinition(_Model):
                         "is required and has no default, so a scheduled run could never fill it",
                     )
         names = frozenset(self.parameters)
+        if isinstance(self.engine, HttpEngine):
+            for name in self.engine.parameter_map:
+                if name not in names:
+                    raise _field_error("engine.parameter_map", f"{name!r} is not a declared parameter")
         seen_keys: dict[str, int] = {}
         for index, target in enumerate(self.distribution):
             try:

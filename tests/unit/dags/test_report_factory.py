@@ -124,3 +124,27 @@ def test_preset_schedule(factory):
     definition = _definition(parameters={}, schedule={"cron": "@daily"})
     # presets resolve to their cron expression
     assert factory.build_report_dag(definition).timetable.expression == "0 0 * * *"
+
+
+_GUID = "f089354e-8366-4e18-aea3-4cb4a3a50b48"
+
+
+@pytest.mark.parametrize(
+    ("engine", "operator", "deferrable"),
+    [
+        ({"type": "obiee", "conn_id": "bip", "report_path": "/Finance/Daily.xdo"}, "BiPublisherReportOperator", False),
+        ({"type": "ssrs", "conn_id": "ssrs", "report_path": "/Finance/Daily"}, "SsrsReportOperator", False),
+        ({"type": "powerbi", "conn_id": "pbi", "workspace_id": _GUID, "report_id": _GUID}, "PowerBiReportOperator", True),
+        ({"type": "midas", "conn_id": "midas", "report": "finance_daily"}, "MidasReportOperator", True),
+    ],
+)
+def test_each_bi_engine_gets_its_operator_with_the_engine_retry_policy(factory, engine, operator, deferrable):
+    dag = factory.build_report_dag(_definition(engine=engine))
+
+    generate = dag.get_task("generate")
+    assert type(generate).__name__ == operator
+    assert hasattr(generate, "execute_complete") is deferrable
+    assert type(generate.retry_policy).__name__ == "EngineRetryPolicy"
+    assert generate.execution_timeout == timedelta(minutes=20)
+    assert set(generate.template_fields) == {"request", "report_path"}
+    assert f"engine:{engine['type']}" in dag.tags

@@ -125,7 +125,14 @@ def test_shipped_sample_validates_against_the_real_sql_folder() -> None:
 def test_shipped_folder_loads_without_errors() -> None:
     result = load_definitions(ROOT / "include/reports", sql_root=ROOT / "include/sql")
     assert result.errors == []
-    assert [d.id for d in result.definitions] == ["sales_summary"]
+    # The SQL sample plus one sample per BI engine.
+    assert {d.id: d.engine.type for d in result.definitions} == {
+        "sales_summary": "sql",
+        "obiee_sales_detail": "obiee",
+        "powerbi_finance_pack": "powerbi",
+        "ssrs_inventory": "ssrs",
+        "midas_risk_positions": "midas",
+    }
 
 
 def test_defaults(project: Path) -> None:

@@ -1,0 +1,220 @@
+"""What every BI engine hook shares: base URL, HTTP calls that raise classified engine errors, document downloads."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO, ClassVar
+from urllib.parse import urlsplit
+
+import requests
+from airflow.sdk import BaseHook
+
+from reporting.engines import check_document
+from reporting.errors import (
+    EngineConnectionError,
+    EngineHttpError,
+    EngineResponseError,
+    EngineTimeout,
+    parse_retry_after,
+)
+from reporting.renderers import RenderResult
+
+CHUNK = 1024 * 1024
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def base_url(host: str | None, port: int | None, extra: dict[str, Any]) -> str:
+    """The engine's root URL from a connection: ``host`` as a full URL, or host + port + ``extra.scheme``.
+
+    :param host: the connection's host (``https://bi.example.com`` or ``bi.example.com``).
+    :param port: the connection's port, if any.
+    :param extra: the connection's extra (``scheme`` defaults to https).
+    """
+    if not host:
+        raise ValueError("the connection has no host")
+    if "://" not in host:
+        host = f"{extra.get('scheme', 'https')}://{host}"
+    parts = urlsplit(host)
+    netloc = parts.netloc
+    if port and parts.port is None:
+        netloc = f"{netloc}:{port}"
+    return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+def error_detail(content_type: str, body: bytes) -> str:
+    """A short, readable explanation from an error response body (JSON message, or text without markup).
+
+    :param content_type: the response's Content-Type.
+    :param body: the first bytes of the body.
+    """
+    text = body[:4000].decode("utf-8", "replace")
+    if "json" in content_type.lower():
+        import json
+
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return text[:300]
+        found = _json_message(data)
+        if found:
+            return found[:300]
+    return " ".join(_TAGS.sub(" ", text).split())[:300]
+
+
+def _json_message(data: Any) -> str:
+    if isinstance(data, dict):
+        for key in ("error_description", "message", "detail", "error"):
+            value = data.get(key)
+            if isinstance(value, str) and value:
+                code = data.get("code")
+                return f"{code}: {value}" if isinstance(code, str) and key != "error_description" else value
+            if isinstance(value, dict):
+                nested = _json_message(value)
+                if nested:
+                    return nested
+    return ""
+
+
+class HttpEngineHook(BaseHook):
+    """Base of the BI engine hooks: stateless, credentials read from the Airflow connection on each call.
+
+    :param conn_id: the Airflow connection of the engine.
+    :param timeout: seconds to wait for one HTTP response.
+    """
+
+    engine: ClassVar[str] = ""
+    conn_name_attr = "conn_id"
+    # 500 bodies that carry one of these texts report a permanent problem (unknown report, bad parameter).
+    permanent_error_markers: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, conn_id: str | None = None, *, timeout: float = 300.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.conn_id = conn_id or self.default_conn_name
+        self.timeout = timeout
+
+    def _connection(self):
+        return self.get_connection(self.conn_id)
+
+    def _base_url(self, conn: Any) -> str:
+        return base_url(conn.host, conn.port, conn.extra_dejson)
+
+    def send(
+        self,
+        session: requests.Session,
+        method: str,
+        url: str,
+        *,
+        stream: bool = False,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send one request; raise :class:`EngineTimeout`, :class:`EngineConnectionError` or :class:`EngineHttpError`.
+
+        :param session: the session carrying the engine's authentication.
+        :param method: the HTTP method.
+        :param url: the full URL.
+        :param stream: leave the body unread (for downloads).
+        :param kwargs: passed to :meth:`requests.Session.request`.
+        """
+        path = urlsplit(url).path
+        try:
+            response = session.request(method, url, timeout=self.timeout, stream=stream, **kwargs)
+        except requests.Timeout as exc:
+            raise EngineTimeout(self.engine, f"no answer to {method} {path} within {self.timeout:g} s") from exc
+        except requests.ConnectionError as exc:
+            raise EngineConnectionError(
+                self.engine, f"cannot reach {urlsplit(url).hostname}:{urlsplit(url).port or ''} ({type(exc).__name__})"
+            ) from exc
+        if response.status_code >= 400:
+            raise self.http_error(response, method, path)
+        return response
+
+    def http_error(self, response: Any, method: str, path: str) -> EngineHttpError:
+        """The classified error of a failed response (requests or httpx).
+
+        :param response: the response with a 4xx/5xx status.
+        :param method: the request's method.
+        :param path: the request's path.
+        """
+        body = response.content[:4000]
+        detail = error_detail(response.headers.get("Content-Type", ""), body)
+        retryable = None
+        if response.status_code >= 500 and any(m.encode() in body for m in self.permanent_error_markers):
+            retryable = False
+        return EngineHttpError(
+            self.engine,
+            response.status_code,
+            method,
+            path,
+            detail,
+            retryable=retryable,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+
+    async def asend(self, client: Any, method: str, url: str, **kwargs: Any) -> Any:
+        """The asynchronous :meth:`send` for triggers, on an ``httpx.AsyncClient``.
+
+        :param client: the client.
+        :param method: the HTTP method.
+        :param url: the full URL.
+        :param kwargs: passed to ``client.request``.
+        """
+        import httpx
+
+        path = urlsplit(url).path
+        try:
+            response = await client.request(method, url, timeout=self.timeout, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise EngineTimeout(self.engine, f"no answer to {method} {path} within {self.timeout:g} s") from exc
+        except httpx.TransportError as exc:
+            raise EngineConnectionError(
+                self.engine, f"cannot reach {urlsplit(url).hostname}:{urlsplit(url).port or ''} ({type(exc).__name__})"
+            ) from exc
+        if response.status_code >= 400:
+            raise self.http_error(response, method, path)
+        return response
+
+    def save_document(
+        self,
+        chunks: Iterator[bytes],
+        dest: Path,
+        fmt: str,
+        write: Callable[[Iterator[bytes], BinaryIO], Any] | None = None,
+    ) -> RenderResult:
+        """Stream a document to ``dest``, check it is the format asked for, and describe it.
+
+        :param chunks: the body, chunk by chunk.
+        :param dest: the local file to write.
+        :param fmt: pdf, xlsx or csv.
+        :param write: copies the chunks into the file (default: as they come); BI Publisher
+            passes a multipart extractor here.
+        """
+        try:
+            with dest.open("wb") as sink:
+                if write is None:
+                    for chunk in chunks:
+                        sink.write(chunk)
+                else:
+                    write(chunks, sink)
+        except requests.RequestException as exc:
+            dest.unlink(missing_ok=True)
+            if "timed out" in str(exc).lower():
+                raise EngineTimeout(self.engine, f"the {fmt} download stalled for {self.timeout:g} s") from exc
+            raise EngineConnectionError(self.engine, f"the {fmt} download broke off ({type(exc).__name__})") from exc
+        digest = hashlib.sha256()
+        size = 0
+        with dest.open("rb") as handle:
+            head = handle.read(64)
+            handle.seek(0)
+            while block := handle.read(CHUNK):
+                digest.update(block)
+                size += len(block)
+        try:
+            check_document(fmt, head)
+        except ValueError as exc:
+            dest.unlink(missing_ok=True)
+            raise EngineResponseError(self.engine, str(exc)) from None
+        # Engines do not say how many rows a document holds.
+        return RenderResult(path=dest, format=fmt, rows=None, bytes=size, sha256=digest.hexdigest())  # type: ignore[arg-type]

@@ -1,0 +1,66 @@
+"""The MIDAS engine operator: submit one job per format, defer while MIDAS works, download."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hooks.midas import MidasHook
+from operators.engines import DeferrableReportOperator
+from reporting.renderers import RenderResult
+from triggers.midas import MidasJobTrigger
+
+
+class MidasReportOperator(DeferrableReportOperator):
+    """Run a MIDAS report as one job per format; the wait happens in the triggerer.
+
+    :param definition: the report definition (engine ``midas``).
+    :param request: the claimed request (the claim task's XCom).
+    :param report_path: the MIDAS report name (templated); defaults to the definition's.
+    """
+
+    ui_color = "#e6f4ea"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._submitted: list[str] = []
+
+    def default_report_path(self) -> str:
+        return self.definition.engine.report
+
+    def _hook(self) -> MidasHook:
+        return MidasHook(self.definition.engine.conn_id, timeout=self.engine_timeout)
+
+    def start_exports(self, parameters: dict[str, Any]) -> dict[str, str]:
+        engine = self.definition.engine
+        hook = self._hook()
+        values = engine.engine_parameters(parameters)
+        jobs = {}
+        for fmt in self.definition.formats:
+            jobs[fmt] = hook.submit(self.report_path, engine.format_map[fmt], values)
+            # Remembered at once, so a kill while later formats are submitted cancels this one too.
+            self._submitted.append(jobs[fmt])
+        return jobs
+
+    def trigger_for(self, exports: dict[str, str], deadline: float) -> MidasJobTrigger:
+        engine = self.definition.engine
+        return MidasJobTrigger(
+            conn_id=engine.conn_id,
+            exports=exports,
+            poll_interval=engine.poll_interval.total_seconds(),
+            deadline=deadline,
+            timeout=self.engine_timeout,
+        )
+
+    def download(self, export_id: str, fmt: str, dest: Path) -> RenderResult:
+        return self._hook().download(export_id, dest, fmt)
+
+    def on_kill(self) -> None:
+        """Cancel the jobs this try submitted before it deferred."""
+        hook = self._hook()
+        for job_id in self._submitted:
+            try:
+                hook.cancel(job_id)
+                self.log.info("midas job %s cancelled", job_id)
+            except Exception:  # keep cancelling the others
+                self.log.warning("midas job %s could not be cancelled", job_id, exc_info=True)

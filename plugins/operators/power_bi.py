@@ -1,0 +1,56 @@
+"""The Power BI engine operator: start one export per format, defer while Power BI renders, download."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hooks.power_bi import PowerBiHook
+from operators.engines import DeferrableReportOperator
+from reporting.renderers import RenderResult
+from triggers.power_bi import PowerBiExportTrigger
+
+
+class PowerBiReportOperator(DeferrableReportOperator):
+    """Export a Power BI paginated report in every format; the wait happens in the triggerer.
+
+    Power BI offers no way to cancel an export, so there is no ``on_kill``: an abandoned export
+    simply expires on the service.
+
+    :param definition: the report definition (engine ``powerbi``).
+    :param request: the claimed request (the claim task's XCom).
+    :param report_path: the report id (templated); defaults to the definition's.
+    """
+
+    ui_color = "#fff4c2"
+
+    def default_report_path(self) -> str:
+        return self.definition.engine.report_id
+
+    def _hook(self) -> PowerBiHook:
+        return PowerBiHook(self.definition.engine.conn_id, timeout=self.engine_timeout)
+
+    def start_exports(self, parameters: dict[str, Any]) -> dict[str, str]:
+        engine = self.definition.engine
+        hook = self._hook()
+        values = engine.engine_parameters(parameters)
+        return {
+            fmt: hook.start_export(engine.workspace_id, self.report_path, engine.format_map[fmt], values)
+            for fmt in self.definition.formats
+        }
+
+    def trigger_for(self, exports: dict[str, str], deadline: float) -> PowerBiExportTrigger:
+        engine = self.definition.engine
+        return PowerBiExportTrigger(
+            conn_id=engine.conn_id,
+            workspace_id=engine.workspace_id,
+            report_id=self.report_path,
+            exports=exports,
+            poll_interval=engine.poll_interval.total_seconds(),
+            deadline=deadline,
+            timeout=self.engine_timeout,
+        )
+
+    def download(self, export_id: str, fmt: str, dest: Path) -> RenderResult:
+        engine = self.definition.engine
+        return self._hook().download(engine.workspace_id, self.report_path, export_id, dest, fmt)

@@ -1,0 +1,203 @@
+"""Definition models of the BI engines that render a report themselves (OBIEE, Power BI, SSRS, MIDAS).
+
+Each model names the Airflow connection, what to run on the engine, how the report's formats
+map onto the engine's format names and how its parameters are named there. The SQL engine
+stays in :mod:`reporting.definition`; every model here joins its ``Engine`` union.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from reporting.durations import Duration
+
+ReportFormat = Literal["pdf", "xlsx", "csv"]
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_ENGINE_PARAM = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:\-]{0,127}$")
+_MIDAS_REPORT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+# Leading bytes of each document type; an HTML login or error page sent with 200 fails this check.
+_MAGIC = {"pdf": (b"%PDF-",), "xlsx": (b"PK\x03\x04",)}
+_MARKUP = (b"<!doctype", b"<html", b"<?xml")
+
+
+class _EngineModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class HttpEngine(_EngineModel):
+    """Fields every HTTP report engine shares.
+
+    :param conn_id: the Airflow connection holding the engine's URL and credentials.
+    :param format_map: the engine's name for each report format.
+    :param parameter_map: the engine's name for a report parameter, when it differs.
+    :param timeout: the longest wait for one HTTP response.
+    """
+
+    DEFAULT_FORMATS: ClassVar[dict[str, str]] = {"pdf": "pdf", "xlsx": "xlsx", "csv": "csv"}
+
+    conn_id: str = Field(min_length=1)
+    format_map: dict[ReportFormat, str] = Field(default_factory=dict, validate_default=True)
+    parameter_map: dict[str, str] = Field(default_factory=dict)
+    timeout: Duration = timedelta(minutes=5)
+
+    @field_validator("format_map")
+    @classmethod
+    def _with_defaults(cls, value: dict[str, str]) -> dict[str, str]:
+        for fmt, name in value.items():
+            if not name:
+                raise ValueError(f"{fmt}: the engine's format name cannot be empty")
+        return {**cls.DEFAULT_FORMATS, **value}
+
+    @field_validator("parameter_map")
+    @classmethod
+    def _engine_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, engine_name in value.items():
+            if not _ENGINE_PARAM.match(engine_name):
+                raise ValueError(f"{name}: {engine_name!r} is not a valid engine parameter name")
+        return value
+
+    @field_validator("timeout")
+    @classmethod
+    def _positive_timeout(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than zero")
+        return value
+
+    def engine_parameters(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """The run's parameters under the engine's names, as text; unset (None) values are left out.
+
+        :param values: the run's resolved, typed parameter values.
+        """
+        return {
+            self.parameter_map.get(name, name): parameter_text(value)
+            for name, value in values.items()
+            if value is not None
+        }
+
+
+def parameter_text(value: Any) -> str:
+    """A parameter value as engines expect it in URLs and JSON: ISO dates, lower-case booleans.
+
+    :param value: a typed parameter value.
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def _catalog_path(value: str) -> str:
+    if not value.startswith("/") or value.endswith("/"):
+        raise ValueError("must be an absolute catalog path such as '/Finance/Daily Sales'")
+    if ".." in value.split("/") or "//" in value or any(ord(c) < 32 for c in value):
+        raise ValueError("must not contain '..', '//' or control characters")
+    return value
+
+
+class ObieeEngine(HttpEngine):
+    """An Oracle BI Publisher (OBIEE) report run through its REST API.
+
+    :param report_path: the catalog path, e.g. ``/Finance/Sales Detail.xdo``.
+    :param template: the layout template (``attributeTemplate``); the report's default when absent.
+    :param locale: the output locale (``attributeLocale``), e.g. ``en-GB``.
+    :param by_pass_cache: ask the server for fresh data (``byPassCache``).
+    """
+
+    type: Literal["obiee"]
+    report_path: str = Field(min_length=2)
+    template: str | None = None
+    locale: str | None = None
+    by_pass_cache: bool = True
+
+    @field_validator("report_path")
+    @classmethod
+    def _catalog(cls, value: str) -> str:
+        return _catalog_path(value)
+
+
+class PowerBiEngine(HttpEngine):
+    """A Power BI paginated report exported with the Export To File API.
+
+    :param workspace_id: the workspace (group) GUID.
+    :param report_id: the report GUID.
+    :param poll_interval: the wait between status checks when the service gives no ``Retry-After``.
+    """
+
+    DEFAULT_FORMATS: ClassVar[dict[str, str]] = {"pdf": "PDF", "xlsx": "XLSX", "csv": "CSV"}
+
+    type: Literal["powerbi"]
+    workspace_id: str
+    report_id: str
+    poll_interval: Duration = timedelta(seconds=30)
+
+    @field_validator("workspace_id", "report_id")
+    @classmethod
+    def _guid(cls, value: str) -> str:
+        if not _GUID.match(value):
+            raise ValueError(f"{value!r} is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")
+        return value.lower()
+
+
+class SsrsEngine(HttpEngine):
+    """A SQL Server Reporting Services report rendered through URL access.
+
+    :param report_path: the report's folder path on the report server, e.g. ``/Finance/Inventory``.
+    """
+
+    DEFAULT_FORMATS: ClassVar[dict[str, str]] = {"pdf": "PDF", "xlsx": "EXCELOPENXML", "csv": "CSV"}
+
+    type: Literal["ssrs"]
+    report_path: str = Field(min_length=2)
+
+    @field_validator("report_path")
+    @classmethod
+    def _ssrs_path(cls, value: str) -> str:
+        _catalog_path(value)
+        if any(c in value for c in "?&=#"):
+            raise ValueError("must not contain '?', '&', '=' or '#' (they would change the URL access command)")
+        return value
+
+
+class MidasEngine(HttpEngine):
+    """A report run as a job on MIDAS, the in-house engine (see plugins/hooks/MIDAS_API.md).
+
+    :param report: the MIDAS report name.
+    :param poll_interval: the wait between status checks when MIDAS gives no ``Retry-After``.
+    """
+
+    type: Literal["midas"]
+    report: str
+    poll_interval: Duration = timedelta(seconds=15)
+
+    @field_validator("report")
+    @classmethod
+    def _report_name(cls, value: str) -> str:
+        if not _MIDAS_REPORT.match(value):
+            raise ValueError("must use only letters, digits, '_', '.' and '-' (at most 128)")
+        return value
+
+
+HTTP_ENGINES = (ObieeEngine, PowerBiEngine, SsrsEngine, MidasEngine)
+
+
+def check_document(fmt: str, head: bytes) -> None:
+    """Refuse a download whose first bytes are not a document of the expected format.
+
+    :param fmt: pdf, xlsx or csv.
+    :param head: the first bytes received (at least 8 when the file is that long).
+    :raises ValueError: naming what was expected and what came instead.
+    """
+    if not head:
+        raise ValueError(f"the engine returned an empty {fmt} document")
+    magic = _MAGIC.get(fmt)
+    if magic is not None and not head.startswith(magic):
+        raise ValueError(f"the engine's {fmt} document starts with {head[:16]!r}, not {magic[0]!r}")
+    if fmt == "csv" and head.lstrip().lower().startswith(_MARKUP):
+        raise ValueError(f"the engine returned markup, not CSV: {head[:16]!r}")

@@ -1,0 +1,41 @@
+"""Waits for MIDAS jobs without holding a worker slot; cancels them if the task is killed meanwhile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hooks.midas import MidasHook
+from triggers.engine_poll import EnginePollTrigger
+
+
+class MidasJobTrigger(EnginePollTrigger):
+    """Poll ``GET /api/v1/jobs/{id}`` until every job has SUCCEEDED.
+
+    :param conn_id: the MIDAS connection.
+    :param exports: job ids by report format.
+    :param poll_interval: seconds between polls without Retry-After.
+    :param deadline: epoch seconds at which waiting stops.
+    :param timeout: seconds to wait for one HTTP response.
+    """
+
+    engine = "midas"
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return ("triggers.midas.MidasJobTrigger", self._base_kwargs())
+
+    async def poll(self, client: Any, export_id: str) -> tuple[bool, float | None]:
+        state = await MidasHook(self.conn_id, timeout=self.timeout).aget_job(client, export_id)
+        self.log.info("midas job %s: %s", export_id, state.status)
+        return state.done, state.retry_after
+
+    async def on_kill(self) -> None:
+        """Cancel the jobs when a user kills the deferred task (mark failed, clear)."""
+        import httpx
+
+        hook = MidasHook(self.conn_id, timeout=self.timeout)
+        async with httpx.AsyncClient() as client:
+            for job_id in self.exports.values():
+                try:
+                    await hook.acancel(client, job_id)
+                except Exception:  # one job that cannot be cancelled must not keep the others running
+                    self.log.warning("midas job %s could not be cancelled", job_id, exc_info=True)

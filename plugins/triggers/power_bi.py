@@ -1,0 +1,44 @@
+"""Waits for Power BI exports (Export To File API) without holding a worker slot."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from hooks.power_bi import PowerBiHook
+from triggers.engine_poll import EnginePollTrigger
+
+
+class PowerBiExportTrigger(EnginePollTrigger):
+    """Poll ``GET .../reports/{report}/exports/{id}`` until every export has Succeeded.
+
+    :param conn_id: the Power BI connection.
+    :param workspace_id: the workspace (group) id.
+    :param report_id: the report id.
+    :param exports: export ids by report format.
+    :param poll_interval: seconds between polls without Retry-After.
+    :param deadline: epoch seconds at which waiting stops.
+    :param timeout: seconds to wait for one HTTP response.
+    """
+
+    engine = "powerbi"
+
+    def __init__(self, *, workspace_id: str, report_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.workspace_id = workspace_id
+        self.report_id = report_id
+        self._token: tuple[str, float] | None = None
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            "triggers.power_bi.PowerBiExportTrigger",
+            {**self._base_kwargs(), "workspace_id": self.workspace_id, "report_id": self.report_id},
+        )
+
+    async def poll(self, client: Any, export_id: str) -> tuple[bool, float | None]:
+        hook = PowerBiHook(self.conn_id, timeout=self.timeout)
+        if self._token is None or self._token[1] <= time.time():
+            self._token = await hook.aget_token(client)
+        state = await hook.aget_export(client, self._token[0], self.workspace_id, self.report_id, export_id)
+        self.log.info("powerbi export %s: %s, %d%%", export_id, state.status, state.percent)
+        return state.done, state.retry_after
