@@ -15,8 +15,9 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from airflow.sdk import BaseOperator, Context, ObjectStoragePath
+from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from operators.request_context import actor, request_store
@@ -213,13 +214,15 @@ def deliver_email(
 
 
 def _link(artifact: dict[str, Any], target: EmailTarget) -> str:
-    path = ObjectStoragePath(artifact["uri"])
-    if path.protocol in ("s3", "s3a"):
+    # Parsed by hand: ObjectStoragePath's S3 backend (s3fs) is not needed just to sign a URL.
+    parsed = urlsplit(artifact["uri"])
+    if parsed.scheme in ("s3", "s3a"):
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-        hook = S3Hook(aws_conn_id=path.conn_id or "aws_default")
+        conn_id, _, bucket = parsed.netloc.rpartition("@")
+        hook = S3Hook(aws_conn_id=conn_id or "aws_default")
         return hook.generate_presigned_url(
-            client_method="get_object", params={"Bucket": path.bucket, "Key": path.key},
+            client_method="get_object", params={"Bucket": bucket, "Key": parsed.path.lstrip("/")},
             expires_in=int(target.link_expiry.total_seconds()),
         )
     return artifact["uri"]
