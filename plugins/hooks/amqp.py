@@ -49,18 +49,19 @@ class RabbitMQHook(BaseHook):
         exchange: str,
         exchange_type: str,
         routing_key: str,
-        queue: str,
+        bindings: dict[str, str],
         body: dict[str, Any],
         message_id: str,
     ) -> None:
-        """Declare the durable exchange and queue, bind them, and publish one persistent message.
+        """Declare the durable exchange and queues, bind them, and publish one persistent message.
 
         Returns once the broker has confirmed the message; an unroutable or refused message raises.
 
         :param exchange: the durable exchange.
         :param exchange_type: ``direct`` or ``topic``.
-        :param routing_key: the message's routing key (the queue is bound with it).
-        :param queue: the durable queue that must receive the message.
+        :param routing_key: the message's routing key.
+        :param bindings: durable queue name -> the routing key it is bound with; declared on every
+            publish so no queue of the topology is missing when its first message comes.
         :param body: the JSON-serialisable message.
         :param message_id: a stable id, so consumers can drop a re-published duplicate.
         """
@@ -70,8 +71,9 @@ class RabbitMQHook(BaseHook):
             channel = connection.channel()
             channel.confirm_delivery()
             channel.exchange_declare(exchange=exchange, exchange_type=exchange_type, durable=True)
-            channel.queue_declare(queue=queue, durable=True)
-            channel.queue_bind(queue=queue, exchange=exchange, routing_key=routing_key)
+            for queue, key in bindings.items():
+                channel.queue_declare(queue=queue, durable=True)
+                channel.queue_bind(queue=queue, exchange=exchange, routing_key=key)
             channel.basic_publish(
                 exchange=exchange,
                 routing_key=routing_key,

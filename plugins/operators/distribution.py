@@ -228,6 +228,18 @@ def _link(artifact: dict[str, Any], target: EmailTarget) -> str:
     return artifact["uri"]
 
 
+def _check_names(spec: Any, artifacts: list[dict[str, Any]], naming: NamingContext) -> None:
+    """Render every name the delivery will use, so a bad one fails before anything is sent."""
+    if isinstance(spec, LocalTarget):
+        spec.resolved_path(os.environ)
+    for artifact in artifacts:
+        for _, template, kind in spec.templates():
+            if kind in ("filename", "key"):
+                (render_key if kind == "key" else render_filename)(template, naming, artifact["format"])
+    if isinstance(spec, EmailTarget) and artifacts:
+        render_header(spec.subject, naming, ", ".join(a["format"] for a in artifacts))
+
+
 def _quietly(action: Callable[[], Any]) -> None:
     try:
         action()
@@ -298,6 +310,11 @@ class DistributeOperator(BaseOperator):
             else:
                 pending.append(artifact)
         try:
+            _check_names(spec, pending, naming)
+        except ValueError as exc:
+            # A bad name or path will be just as bad on the next attempt.
+            raise AirflowFailException(f"target {key!r}: {exc}") from None
+        try:
             if isinstance(spec, EmailTarget):
                 sent = deliver_email(spec, pending, naming, key) if pending else []
             else:
@@ -306,11 +323,10 @@ class DistributeOperator(BaseOperator):
                     outcome = DELIVERERS[spec.type](spec, artifact, naming)
                     self._record(store, me, request_id, key, artifact, outcome)
                     outcomes[artifact["format"]] = outcome
-        except ValueError as exc:
-            # A bad name or path will be just as bad on the next attempt.
-            raise AirflowFailException(f"target {key!r}: {exc}") from None
         except Exception as exc:
-            unreachable = isinstance(exc, (ConnectionError, TimeoutError, EOFError)) or "SSHException" in type(exc).__name__
+            # smbprotocol reports a refused connection as ValueError("Failed to connect ...").
+            unreachable = (isinstance(exc, (ConnectionError, TimeoutError, EOFError))
+                           or "SSHException" in type(exc).__name__ or "Failed to connect" in str(exc))
             kind = TargetUnreachable if unreachable else DeliveryError
             raise kind(f"target {key!r} ({spec.type}): {type(exc).__name__}: {exc}") from exc
         if isinstance(spec, EmailTarget):
