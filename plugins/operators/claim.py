@@ -73,7 +73,11 @@ class ClaimRequestOperator(BaseOperator):
         run_date = self._run_date(context).isoformat()
         naming = NamingContext(self.definition.id, run_date, request_id, self.definition.title, jsonable(parameters))
         try:
-            targets = resolve_targets(self.definition, conf.get("distribution"))
+            overrides = conf.get("distribution")
+            if overrides is None:
+                # A request from the worktable carries its distribution in its row, not in conf.
+                overrides = (store.get_request(request_id) or {}).get("distribution_overrides")
+            targets = resolve_targets(self.definition, overrides)
             check_rendering(self.definition, targets, naming)
             self._check_hosts(targets)
         except InvalidDistribution as exc:

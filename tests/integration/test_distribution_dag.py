@@ -172,7 +172,7 @@ def _assert_everything_arrived(env: dict[str, Any], request_id: str, shas: dict[
     [mail] = env["smtp"].messages("X-Report-Target", "cfo_mail")
     assert mail["message"]["Subject"] == "Sales distributed daily 2026-11-23"
     files = attachments(mail["message"])
-    assert len(files) == 1 and next(iter(files)).endswith(".pdf")
+    assert list(files) == ["sales_distributed_2026-11-23.pdf"]
     assert _sha(next(iter(files.values()))) == shas["cfo_mail", "pdf"]
 
 
@@ -353,3 +353,50 @@ def test_bad_overrides_and_injection_stop_the_run_before_anything_is_sent(factor
     assert env["smtp"].messages("X-Report-Target", "cfo_mail") == []
     assert not (env["sftp"].root / env["folder"]).exists()
     assert "Contents" not in env["s3"].list_objects_v2(Bucket=BUCKET, Prefix=env["folder"] + "/")
+
+
+def test_a_retried_notify_task_does_not_publish_or_mail_twice(factory, env):
+    # Only the S3 target: the SMTP server is needed by the notify task alone.
+    definition = _definition(env, distribution=[_definition(env).distribution[0].model_dump(mode="json")])
+    conf = _request_conf()
+    request_id = conf["request_id"]
+    env["smtp"].stop()
+    watcher = _restart_after_first_retry(request_id, env["smtp"], task="notify")
+    try:
+        run, _ = _run(factory, definition, conf)
+    finally:
+        watcher.join(5)
+        if env["smtp"].controller is None:
+            env["smtp"].start()
+
+    assert str(run.state) == "success", _states(run)
+    trail = RequestStoreHook().trail(request_id)
+    assert [e["task_id"] for e in trail["events"] if e["event_type"] == "RETRY"] == ["notify"]
+    events = drain(env["rabbitmq"]["params"], env["rabbitmq"]["queue"])
+    assert [e["body"]["request_id"] for e in events] == [request_id], "published once although notify ran twice"
+    assert len(env["smtp"].messages("X-Report-Event", "report.completed")) == 1
+    assert sorted(e["details"]["channel"] for e in trail["events"] if e["event_type"] == "NOTIFICATION") == ["amqp", "email"]
+
+
+def test_a_worktable_request_brings_its_own_distribution(factory, env):
+    from hooks.request_store import Actor
+
+    definition = _definition(env, distribution=[_definition(env).distribution[3].model_dump(mode="json")])
+    conf = _request_conf()
+    # As the intake does: the row (with its distribution column) exists before the run starts.
+    RequestStoreHook().create_request(
+        request_id=conf["request_id"], report_id="sales_distributed", parameters={}, trigger_type="ADHOC",
+        requested_by="analyst", actor=Actor(component="INTAKE"),
+        distribution_overrides={"mode": "add", "targets": [
+            {"type": "email", "name": "from_row", "conn_id": "smtp_dist_it", "to": ["analyst@example.com"]}]},
+    )
+
+    run, _ = _run(factory, definition, conf)
+
+    assert str(run.state) == "success", _states(run)
+    [mail] = env["smtp"].messages("X-Report-Target", "from_row")
+    assert mail["rcpt_tos"] == ["analyst@example.com"]
+    files = attachments(mail["message"])
+    assert sorted(files) == ["sales_distributed_2026-11-23.csv", "sales_distributed_2026-11-23.pdf"]
+    shas = _staged(RequestStoreHook(), conf["request_id"])
+    assert {name[-3:]: _sha(data) for name, data in files.items()} == {"csv": shas["from_row", "csv"], "pdf": shas["from_row", "pdf"]}
