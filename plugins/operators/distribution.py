@@ -161,8 +161,8 @@ def deliver_smb(target: SmbTarget, artifact: dict[str, Any], naming: NamingConte
             except BaseException:
                 _quietly(lambda: hook.remove(partial))
                 raise
-            location = f"smb://{hook._host}/{target.share}/{final}"
-    return {"location": location, "bytes": size, "sha256": digest}
+    host = SambaHook.get_connection(target.conn_id).host
+    return {"location": f"smb://{host}/{target.share}/{final}", "bytes": size, "sha256": digest}
 
 
 def deliver_email(

@@ -350,7 +350,7 @@ def test_bad_overrides_and_injection_stop_the_run_before_anything_is_sent(factor
     [error] = trail["errors"]
     assert problem in error["message"] and error["retry_eligible"] is False
     assert trail["deliveries"] == []
-    assert env["smtp"].messages("X-Report-Target", "cfo_mail") == []
+    assert [m["message"]["X-Report-Event"] for m in env["smtp"].messages()] == ["report.failed"], "only the failure mail"
     assert not (env["sftp"].root / env["folder"]).exists()
     assert "Contents" not in env["s3"].list_objects_v2(Bucket=BUCKET, Prefix=env["folder"] + "/")
 
@@ -400,3 +400,17 @@ def test_a_worktable_request_brings_its_own_distribution(factory, env):
     assert sorted(files) == ["sales_distributed_2026-11-23.csv", "sales_distributed_2026-11-23.pdf"]
     shas = _staged(RequestStoreHook(), conf["request_id"])
     assert {name[-3:]: _sha(data) for name, data in files.items()} == {"csv": shas["from_row", "csv"], "pdf": shas["from_row", "pdf"]}
+
+
+def test_an_override_whose_connection_points_at_a_host_not_allowed_is_refused(factory, env):
+    policy = {"allowed_types": ["email"], "allowed_conn_ids": ["smtp_dist_it"], "allowed_email_domains": ["example.com"],
+              "allowed_hosts": ["smtp.example.com"]}
+    definition = _definition(env, distribution_overrides=policy)
+    conf = _request_conf(distribution=[{"type": "email", "conn_id": "smtp_dist_it", "to": ["a@example.com"]}])
+
+    run, _ = _run(factory, definition, conf)
+
+    assert str(run.state) == "failed"
+    [error] = RequestStoreHook().trail(conf["request_id"])["errors"]
+    assert "connection 'smtp_dist_it' points at host '127.0.0.1', not an allowed host" in error["message"]
+    assert [m["message"]["X-Report-Event"] for m in env["smtp"].messages()] == ["report.failed"], "only the failure mail"
