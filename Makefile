@@ -50,7 +50,8 @@ demo: install  ## run the sample report once, end to end, on embedded defaults
 	@$(VENV)/bin/airflow dags test $(DEMO_DAG) > .demo/dags-test.log 2>&1 || { tail -60 .demo/dags-test.log; exit 1; }
 	@$(PY) scripts/demo_summary.py $(DEMO_DAG) .demo/dags-test.log
 
-test: install-dev  ## run the whole test suite
+test: install-dev  ## run the whole test suite (installs the OS packages of the test servers when missing)
+	scripts/install_test_servers.sh
 	$(PY) -m pytest
 
 validate: install  ## check every report definition; non-zero exit lists all errors

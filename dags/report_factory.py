@@ -16,7 +16,7 @@ from airflow.sdk import DAG, Param, get_parsing_context
 from airflow.sdk.definitions.timetables.trigger import CronTriggerTimetable
 
 from operators.callbacks import on_task_failure, on_task_retry
-from operators.claim import ClaimRequestOperator
+from operators.claim import ClaimRequestOperator, RunTargetsOperator
 from operators.distribution import DistributeOperator
 from operators.bi_publisher import BiPublisherReportOperator
 from operators.engines import ReportEngineOperator, SqlReportOperator
@@ -105,7 +105,7 @@ def _schedule(definition: ReportDefinition) -> tuple[Any, datetime | None]:
 
 
 def build_report_dag(definition: ReportDefinition) -> DAG:
-    """Build the DAG of one report: claim -> generate -> distribute (mapped per target) -> notify -> finalize.
+    """Build the DAG of one report: claim -> targets, generate -> distribute (mapped per target) -> notify -> finalize.
 
     :param definition: a validated report definition.
     """
@@ -137,6 +137,7 @@ def build_report_dag(definition: ReportDefinition) -> DAG:
     ) as dag:
         claim = ClaimRequestOperator(task_id="claim", definition=definition)
         engine_operator = ENGINE_OPERATORS[definition.engine.type]
+        targets = RunTargetsOperator(task_id="targets", request=claim.output)
         generate = engine_operator(task_id="generate", definition=definition, request=claim.output)
         distribute = DistributeOperator.partial(
             task_id="distribute",
@@ -144,7 +145,8 @@ def build_report_dag(definition: ReportDefinition) -> DAG:
             request=claim.output,
             artifacts=generate.output,
             map_index_template="{{ task.target['key'] }}",
-        ).expand(target=[{"index": i, "key": definition.target_key(i)} for i in range(len(definition.distribution))])
+            # The run's own targets: the definition's plus or instead of the request's, resolved by claim.
+        ).expand(target=targets.output)
         notify = NotifyOperator(
             task_id="notify",
             definition=definition,

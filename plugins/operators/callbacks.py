@@ -7,6 +7,7 @@ import logging
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 
+from operators.notification import notify_failure
 from operators.request_context import actor, request_id_of, request_store
 from reporting.errors import classify
 from reporting.lifecycle import TERMINAL, Status
@@ -39,7 +40,10 @@ def on_task_retry(context: Context) -> None:
 
 
 def on_task_failure(context: Context) -> None:
-    """Record the error (ERROR_LOG) and move the request to FAILED, unless it is finished or not ours.
+    """Record the error (ERROR_LOG), move the request to FAILED and send the failure notifications.
+
+    Airflow calls this after the last retry only. Nothing happens to a request that is finished
+    or held by another run.
 
     :param context: the failed task's context.
     """
@@ -55,11 +59,21 @@ def on_task_failure(context: Context) -> None:
             return
         store.record_error(request_id, error, me, retry_count=max(me.try_number - 1, 0))
         status = Status(row["status"])
+        moved = False
         if status not in TERMINAL and status is not Status.FAILED:
-            store.move(
+            moved = store.move(
                 request_id, status, Status.FAILED, me,
                 details={"task": me.task_id, "error_code": error.code, "retry_eligible": error.retry_eligible},
                 last_error=f"{me.task_id}: {error.error_class}: {error.message}",
             )
     except Exception:  # a callback must never hide the task's own failure
         log.exception("could not record the failure in the request store")
+        return
+    if moved:
+        # Only the callback that moved the request to FAILED tells the world: two targets
+        # failing in one run make one failure event, not two.
+        try:
+            channels = notify_failure(context, request_id, error, me, store)
+            log.info("request %s: failure event sent on %s", request_id, ", ".join(channels))
+        except Exception:
+            log.exception("request %s: could not send the failure notification", request_id)

@@ -6,12 +6,14 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from airflow.sdk import BaseOperator, Context
+from airflow.sdk import BaseHook, BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from operators.request_context import actor, jsonable, request_id_of, request_store
 from reporting.definition import InvalidParameters, ReportDefinition
 from reporting.lifecycle import TERMINAL, Status
+from reporting.naming import NamingContext
+from reporting.targets import InvalidDistribution, check_rendering, resolve_targets
 
 TRIGGER_TYPES = frozenset({"ADHOC", "SCHEDULED", "MANUAL", "API", "RETRY"})
 _RUN_TYPE_TRIGGERS = {"scheduled": "SCHEDULED", "backfill": "SCHEDULED"}
@@ -26,6 +28,11 @@ class ClaimRequestOperator(BaseOperator):
     without a request id creates its request row first, with its trigger type and requester.
     Invalid parameters fail the task at once, naming each field, with no retries. A request
     that is already finished is not run again: the rest of the run is skipped.
+
+    The run's targets are resolved here (the definition's, plus or instead of ``conf.distribution``
+    within the definition's override policy), every name, key, subject and body is rendered
+    once as a check, and the result goes out as the request's ``targets``; anything refused
+    fails the task before the request is claimed and before a single file is sent.
 
     :param definition: the report definition the DAG was built from.
     """
@@ -63,18 +70,48 @@ class ClaimRequestOperator(BaseOperator):
             parameters = self.definition.resolve_parameters(supplied)
         except InvalidParameters as exc:
             raise AirflowFailException(f"request {request_id}: invalid parameters: {exc}") from None
+        run_date = self._run_date(context).isoformat()
+        naming = NamingContext(self.definition.id, run_date, request_id, self.definition.title, jsonable(parameters))
+        try:
+            overrides = conf.get("distribution")
+            if overrides is None:
+                # A request from the worktable carries its distribution in its row, not in conf.
+                overrides = (store.get_request(request_id) or {}).get("distribution_overrides")
+            targets = resolve_targets(self.definition, overrides)
+            check_rendering(self.definition, targets, naming)
+            self._check_hosts(targets)
+        except InvalidDistribution as exc:
+            raise AirflowFailException(f"request {request_id}: invalid distribution: {exc}") from None
 
         self._claim(store, request_id, me)
         request = {
             "request_id": request_id,
             "report_id": self.definition.id,
             "trigger_type": trigger_type,
-            "run_date": self._run_date(context).isoformat(),
+            "run_date": run_date,
             "parameters": jsonable(parameters),
             "dag_run_id": dag_run.run_id,
+            "targets": targets,
         }
         self.log.info("request %s: claimed by run %s with parameters %s", request_id, dag_run.run_id, request["parameters"])
         return request
+
+    def _check_hosts(self, targets: list[dict[str, Any]]) -> None:
+        """Refuse a request's own target whose connection points at a host the policy does not list."""
+        allowed = self.definition.distribution_overrides.allowed_hosts
+        if not allowed:
+            return
+
+        problems = []
+        for record in targets:
+            conn_id = record["spec"].get("conn_id")
+            if record["origin"] != "request" or not conn_id:
+                continue
+            host = (BaseHook.get_connection(conn_id).host or "").lower()
+            if host not in allowed:
+                problems.append(f"target {record['key']!r}: connection {conn_id!r} points at host {host!r}, not an allowed host")
+        if problems:
+            raise InvalidDistribution(problems)
 
     def _claim(self, store: Any, request_id: str, me: Any) -> None:
         row = store.get_request(request_id)
@@ -107,3 +144,25 @@ class ClaimRequestOperator(BaseOperator):
         moment = context.get("logical_date") or context["dag_run"].run_after
         zone = ZoneInfo(self.definition.schedule.timezone if self.definition.schedule else "UTC")
         return moment.astimezone(zone).date()
+
+
+class RunTargetsOperator(BaseOperator):
+    """Hand the claimed request's resolved targets on as a list, for the distribute task to map over.
+
+    Airflow maps only over a task's return value, and the claim task returns the request.
+
+    :param request: the claimed request (the claim task's XCom).
+    """
+
+    template_fields = ("request",)
+    ui_color = "#e8f0fe"
+
+    def __init__(self, *, request: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.request = request
+
+    def execute(self, context: Context) -> list[dict[str, Any]]:
+        targets = self.request["targets"]
+        self.log.info("request %s: %d targets: %s", self.request["request_id"], len(targets),
+                      ", ".join(f"{t['key']} ({t['type']}, {t['origin']})" for t in targets))
+        return targets

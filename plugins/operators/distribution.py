@@ -1,20 +1,30 @@
-"""Distribution: deliver a run's staged artifacts to one target (the task is mapped over targets)."""
+"""Distribution: deliver a run's staged artifacts to one target (the task is mapped over targets).
+
+Every deliverer is idempotent and atomic: local, SFTP and SMB write a temporary name and
+rename it into place (a crash never leaves a partial file under the final name, and the
+temporary name is fixed per artifact so a retry overwrites it); S3 writes the final key with
+the artifact's SHA-256 in its metadata and skips an identical object; e-mail is sent once per
+(request, target), guarded by DELIVERY_LOG.
+"""
 
 from __future__ import annotations
 
 import os
+import posixpath
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from operators.request_context import actor, request_store
 from operators.staging import copy_staged
-from reporting.definition import LocalTarget, ReportDefinition
-from reporting.naming import NamingContext, render_filename
-
+from reporting.definition import EmailTarget, LocalTarget, ReportDefinition, S3Target, SftpTarget, SmbTarget
+from reporting.naming import NamingContext, render_filename, render_header, render_key, render_text
+from reporting.targets import target_from_spec
 
 def deliver_local(target: LocalTarget, artifact: dict[str, Any], naming: NamingContext) -> dict[str, Any]:
     """Copy one artifact into a local/NAS folder atomically: write a temporary name, then rename.
@@ -40,21 +50,224 @@ def deliver_local(target: LocalTarget, artifact: dict[str, Any], naming: NamingC
     return {"location": str(final), "bytes": size, "sha256": digest}
 
 
+def _local_copy(artifact: dict[str, Any], folder: str, name: str) -> tuple[Path, int, str]:
+    """Copy a staged artifact to a local file and check it against the staged checksum."""
+    local = Path(folder) / name
+    size, digest = copy_staged(artifact["uri"], local)
+    if digest != artifact["sha256"]:
+        raise OSError(f"{artifact['uri']}: copied sha256 {digest} differs from the staged {artifact['sha256']}")
+    return local, size, digest
+
+
+def _partial_name(final_name: str, artifact: dict[str, Any]) -> str:
+    # Fixed per artifact: a retry after a crash overwrites the leftover instead of adding one.
+    return f".{final_name}.{artifact['sha256'][:12]}.partial"
+
+
+def deliver_s3(target: S3Target, artifact: dict[str, Any], naming: NamingContext) -> dict[str, Any]:
+    """Put one artifact under its final key with its SHA-256 in the metadata; skip an identical object.
+
+    A PUT (single or multipart) becomes visible only when complete, so a reader never sees a
+    partial object; a retry overwrites the same key.
+
+    :param target: the S3 target.
+    :param artifact: the staged artifact record.
+    :param naming: the run's naming context.
+    """
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    key = render_key(target.key, naming, artifact["format"])
+    location = f"s3://{target.bucket}/{key}"
+    hook = S3Hook(aws_conn_id=target.conn_id)
+    head = hook.head_object(key=key, bucket_name=target.bucket)
+    if head and head.get("Metadata", {}).get("sha256") == artifact["sha256"] and head.get("ContentLength") == artifact["bytes"]:
+        return {"location": location, "bytes": artifact["bytes"], "sha256": artifact["sha256"], "skipped_identical": True}
+    with tempfile.TemporaryDirectory(prefix="deliver-s3-") as folder:
+        local, size, digest = _local_copy(artifact, folder, "artifact")
+        hook.get_conn().upload_file(
+            str(local), target.bucket, key,
+            ExtraArgs={"Metadata": {"sha256": digest, "request-id": naming.request_id}},
+        )
+    written = hook.head_object(key=key, bucket_name=target.bucket) or {}
+    if written.get("ContentLength") != size or written.get("Metadata", {}).get("sha256") != digest:
+        raise OSError(f"{location}: the stored object does not match the artifact ({written.get('ContentLength')} bytes)")
+    return {"location": location, "bytes": size, "sha256": digest}
+
+
+def deliver_sftp(target: SftpTarget, artifact: dict[str, Any], naming: NamingContext) -> dict[str, Any]:
+    """Upload one artifact over SFTP to a temporary name, check its size, and rename it into place.
+
+    The rename is the POSIX one (OpenSSH's ``posix-rename@openssh.com``), which replaces an
+    existing file atomically; plain SFTP rename refuses to overwrite.
+
+    :param target: the SFTP target.
+    :param artifact: the staged artifact record.
+    :param naming: the run's naming context.
+    """
+    from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+    name = render_filename(target.filename, naming, artifact["format"])
+    final = posixpath.join(target.directory, name)
+    partial = posixpath.join(target.directory, _partial_name(name, artifact))
+    hook = SFTPHook(ssh_conn_id=target.conn_id)
+    with tempfile.TemporaryDirectory(prefix="deliver-sftp-") as folder:
+        local, size, digest = _local_copy(artifact, folder, name)
+        with hook.get_managed_conn() as sftp:
+            _sftp_makedirs(sftp, target.directory)
+            try:
+                # confirm=True stats the uploaded file and raises if its size differs.
+                sftp.put(str(local), partial, confirm=True)
+                sftp.posix_rename(partial, final)
+            except BaseException:
+                _quietly(lambda: sftp.remove(partial))
+                raise
+            if sftp.stat(final).st_size != size:
+                raise OSError(f"sftp {final}: size after rename differs from {size}")
+    return {"location": f"sftp://{hook.remote_host}{final}", "bytes": size, "sha256": digest}
+
+
+def _sftp_makedirs(sftp: Any, directory: str) -> None:
+    path = "/"
+    for part in [p for p in directory.split("/") if p]:
+        path = posixpath.join(path, part)
+        try:
+            sftp.stat(path)
+        except FileNotFoundError:
+            sftp.mkdir(path)
+
+
+def deliver_smb(target: SmbTarget, artifact: dict[str, Any], naming: NamingContext) -> dict[str, Any]:
+    """Write one artifact to an SMB share under a temporary name, then replace the final name with it.
+
+    :param target: the SMB target.
+    :param artifact: the staged artifact record.
+    :param naming: the run's naming context.
+    """
+    from airflow.providers.samba.hooks.samba import SambaHook
+
+    name = render_filename(target.filename, naming, artifact["format"])
+    final = posixpath.join(target.directory, name) if target.directory else name
+    partial = posixpath.join(target.directory, _partial_name(name, artifact)) if target.directory else _partial_name(name, artifact)
+    with tempfile.TemporaryDirectory(prefix="deliver-smb-") as folder:
+        local, size, digest = _local_copy(artifact, folder, name)
+        with SambaHook(samba_conn_id=target.conn_id, share=target.share) as hook:
+            if target.directory:
+                hook.makedirs(target.directory, exist_ok=True)
+            try:
+                hook.push_from_local(partial, str(local))
+                if hook.stat(partial).st_size != size:
+                    raise OSError(f"smb {partial}: written size differs from {size}")
+                hook.replace(partial, final)
+            except BaseException:
+                _quietly(lambda: hook.remove(partial))
+                raise
+    host = SambaHook.get_connection(target.conn_id).host
+    return {"location": f"smb://{host}/{target.share}/{final}", "bytes": size, "sha256": digest}
+
+
+def deliver_email(
+    target: EmailTarget, artifacts: list[dict[str, Any]], naming: NamingContext, target_key: str
+) -> list[dict[str, Any]]:
+    """Send one message with the artifacts attached, or linked when they are too big (or asked to).
+
+    Links are presigned S3 URLs when staging is S3 (valid for ``link_expiry``); with local
+    staging the link is the staged file's URI.
+
+    :param target: the e-mail target.
+    :param artifacts: the artifacts not yet sent to this target.
+    :param naming: the run's naming context.
+    :param target_key: the target's key (sent as a header, so a reader can de-duplicate).
+    """
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+    formats = ", ".join(a["format"] for a in artifacts)
+    subject = render_header(target.subject, naming, formats)
+    body = render_text(target.body, naming, formats)
+    total = sum(a["bytes"] for a in artifacts)
+    attach = target.mode == "attach" and total <= target.max_attachment_bytes
+    with tempfile.TemporaryDirectory(prefix="deliver-email-") as folder:
+        files, outcomes = [], []
+        links = []
+        for artifact in artifacts:
+            name = render_filename(artifact.get("file_name") or f"{naming.report_id}.{artifact['format']}", naming, artifact["format"])
+            if attach:
+                local, size, digest = _local_copy(artifact, folder, name)
+                files.append(str(local))
+                outcomes.append({"location": f"mailto:{','.join(target.to)}#{name}", "bytes": size, "sha256": digest})
+            else:
+                url = _link(artifact, target)
+                links.append((name, url))
+                outcomes.append({"location": f"mailto:{','.join(target.to)}#link:{name}",
+                                 "bytes": artifact["bytes"], "sha256": artifact["sha256"]})
+        if links:
+            from html import escape
+
+            items = "".join(f'<li><a href="{escape(url)}">{escape(name)}</a></li>' for name, url in links)
+            body += f"<p>The files are too large to attach; download them here:</p><ul>{items}</ul>"
+        with SmtpHook(smtp_conn_id=target.conn_id) as hook:
+            hook.send_email_smtp(
+                to=target.to, cc=target.cc or None, bcc=target.bcc or None, subject=subject,
+                html_content=body, files=files or None,
+                custom_headers={"X-Report-Request-Id": naming.request_id, "X-Report-Target": target_key},
+            )
+    return outcomes
+
+
+def _link(artifact: dict[str, Any], target: EmailTarget) -> str:
+    # Parsed by hand: ObjectStoragePath's S3 backend (s3fs) is not needed just to sign a URL.
+    parsed = urlsplit(artifact["uri"])
+    if parsed.scheme in ("s3", "s3a"):
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        conn_id, _, bucket = parsed.netloc.rpartition("@")
+        hook = S3Hook(aws_conn_id=conn_id or "aws_default")
+        return hook.generate_presigned_url(
+            client_method="get_object", params={"Bucket": bucket, "Key": parsed.path.lstrip("/")},
+            expires_in=int(target.link_expiry.total_seconds()),
+        )
+    return artifact["uri"]
+
+
+def _check_names(spec: Any, artifacts: list[dict[str, Any]], naming: NamingContext) -> None:
+    """Render every name the delivery will use, so a bad one fails before anything is sent."""
+    if isinstance(spec, LocalTarget):
+        spec.resolved_path(os.environ)
+    for artifact in artifacts:
+        for _, template, kind in spec.templates():
+            if kind in ("filename", "key"):
+                (render_key if kind == "key" else render_filename)(template, naming, artifact["format"])
+    if isinstance(spec, EmailTarget) and artifacts:
+        render_header(spec.subject, naming, ", ".join(a["format"] for a in artifacts))
+
+
+def _quietly(action: Callable[[], Any]) -> None:
+    try:
+        action()
+    except Exception:  # cleaning up after a failure must not replace the failure
+        pass
+
+
 DELIVERERS: dict[str, Callable[[Any, dict[str, Any], NamingContext], dict[str, Any]]] = {
     "local": deliver_local,
+    "s3": deliver_s3,
+    "sftp": deliver_sftp,
+    "smb": deliver_smb,
 }
+"""One-file deliverers by target type; ``email`` sends all of a run's files in one message."""
 
 
 class DistributeOperator(BaseOperator):
     """Deliver every selected artifact of a run to one distribution target.
 
-    Mapped with ``.expand(target=...)``: one task instance per target, each with its own
-    retries, so a failing destination never repeats a delivery that already succeeded.
+    Mapped with ``.expand(target=...)`` over the run's resolved targets (the claim task's
+    ``targets`` XCom): one task instance per target, each with its own retries, so a failing
+    destination never repeats a delivery that already succeeded.
 
     :param definition: the report definition.
     :param request: the claimed request (the claim task's XCom).
     :param artifacts: the staged artifact records (the generate task's XCom).
-    :param target: ``{"index": <position in distribution>, "key": <target key>}``.
+    :param target: ``{"key", "index", "spec", ...}`` from the claim task (``spec`` is the target's
+        JSON form; without it, ``index`` points into the definition's distribution).
     """
 
     template_fields: Sequence[str] = ("request", "artifacts", "target")
@@ -70,14 +283,18 @@ class DistributeOperator(BaseOperator):
         self.target = target
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
-        spec = self.definition.distribution[self.target["index"]]
+        if self.target.get("spec") is not None:
+            spec = target_from_spec(self.target["spec"])
+        else:
+            spec = self.definition.distribution[self.target["index"]]
         key = self.target["key"]
         naming = NamingContext.for_request(self.definition.id, self.definition.title, self.request)
         wanted = set(spec.formats or self.definition.formats)
         request_id = self.request["request_id"]
         store = request_store()
         me = actor(context)
-        deliveries = []
+        outcomes: dict[str, dict[str, Any]] = {}
+        pending = []
         for artifact in self.artifacts:
             if artifact["format"] not in wanted:
                 continue
@@ -87,24 +304,53 @@ class DistributeOperator(BaseOperator):
                 # task never sends the same file to the same target twice.
                 self.log.info("request %s: %s already delivered to %s at %s; not sent again",
                               request_id, artifact["format"], key, done["remote_location"])
-                outcome = {"location": done["remote_location"], "bytes": done["bytes"], "sha256": done["sha256"]}
+                outcomes[artifact["format"]] = {
+                    "location": done["remote_location"], "bytes": done["bytes"], "sha256": done["sha256"]
+                }
             else:
-                try:
+                pending.append(artifact)
+        try:
+            _check_names(spec, pending, naming)
+        except ValueError as exc:
+            # A bad name or path will be just as bad on the next attempt.
+            raise AirflowFailException(f"target {key!r}: {exc}") from None
+        try:
+            if isinstance(spec, EmailTarget):
+                sent = deliver_email(spec, pending, naming, key) if pending else []
+            else:
+                sent = []
+                for artifact in pending:
                     outcome = DELIVERERS[spec.type](spec, artifact, naming)
-                except ValueError as exc:
-                    # A bad name or path will be just as bad on the next attempt.
-                    raise AirflowFailException(f"target {key!r}: {exc}") from None
-                store.record_delivery(
-                    request_id, target_key=key, format=artifact["format"], location=outcome["location"],
-                    size=outcome["bytes"], sha256=outcome["sha256"], actor=me,
-                )
-                self.log.info("request %s: delivered %s to %s at %s (%d bytes)",
-                              request_id, artifact["format"], key, outcome["location"], outcome["bytes"])
-            deliveries.append({
-                "request_id": request_id,
-                "target": key,
-                "type": spec.type,
-                "format": artifact["format"],
-                **outcome,
-            })
-        return deliveries
+                    self._record(store, me, request_id, key, artifact, outcome)
+                    outcomes[artifact["format"]] = outcome
+        except Exception as exc:
+            # smbprotocol reports a refused connection as ValueError("Failed to connect ...").
+            unreachable = (isinstance(exc, (ConnectionError, TimeoutError, EOFError))
+                           or "SSHException" in type(exc).__name__ or "Failed to connect" in str(exc))
+            kind = TargetUnreachable if unreachable else DeliveryError
+            raise kind(f"target {key!r} ({spec.type}): {type(exc).__name__}: {exc}") from exc
+        if isinstance(spec, EmailTarget):
+            for artifact, outcome in zip(pending, sent, strict=True):
+                self._record(store, me, request_id, key, artifact, outcome)
+                outcomes[artifact["format"]] = outcome
+        return [
+            {"request_id": request_id, "target": key, "type": spec.type, "format": artifact["format"],
+             **outcomes[artifact["format"]]}
+            for artifact in self.artifacts if artifact["format"] in outcomes
+        ]
+
+    def _record(self, store: Any, me: Any, request_id: str, key: str, artifact: dict[str, Any], outcome: dict[str, Any]) -> None:
+        store.record_delivery(
+            request_id, target_key=key, format=artifact["format"], location=outcome["location"],
+            size=outcome["bytes"], sha256=outcome["sha256"], actor=me,
+        )
+        self.log.info("request %s: delivered %s to %s at %s (%d bytes)",
+                      request_id, artifact["format"], key, outcome["location"], outcome["bytes"])
+
+
+class DeliveryError(Exception):
+    """A target could not be written; retryable, and its message names the target."""
+
+
+class TargetUnreachable(DeliveryError, ConnectionError):
+    """A target's server could not be reached (classified as a connection error)."""

@@ -1,17 +1,117 @@
-"""Notify and finalize: the completion event of a run, and the run's closing record."""
+"""Notify and finalize: the completion event of a run, and the run's closing record.
+
+Channels: the message queue (RabbitMQ, ``notifications.queue``) and stakeholder e-mail
+(``notifications.emails`` through ``notifications.smtp_conn_id``). Each channel is sent at
+most once per request and event, guarded by the NOTIFICATION audit rows, so a retried notify
+task never publishes or mails twice. Failure events go out from the failure callback, once,
+after the last retry (see :func:`notify_failure`).
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from html import escape
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
 from operators.request_context import actor, request_store
-from reporting.definition import ReportDefinition
+from reporting.definition import Notifications, ReportDefinition
 from reporting.lifecycle import Status
+from reporting.naming import NamingContext, TemplateError, render_header
+
+COMPLETED_EVENT = "report.completed"
+FAILED_EVENT = "report.failed"
+
+
+def _already_sent(store: Any, request_id: str, event: str, channel: str, attempt: Any = None) -> bool:
+    for row in store.trail(request_id)["events"]:
+        details = row.get("details") or {}
+        if (row["event_type"] == "NOTIFICATION" and details.get("event") == event
+                and details.get("channel") == channel and details.get("attempt") == attempt):
+            return True
+    return False
+
+
+def send_notifications(
+    notifications: Notifications, event: dict[str, Any], *, title: str, store: Any, me: Any, attempt: Any = None
+) -> list[str]:
+    """Send one event on every configured channel not yet used for it; return the channels used.
+
+    A completion event goes to the queue's routing key, a failure event to the dead-letter
+    routing key; stakeholders get a short e-mail either way. Without any channel the event is
+    only logged (one ``log`` NOTIFICATION row).
+
+    :param notifications: the definition's notification settings.
+    :param event: the event (``report.completed`` or ``report.failed``).
+    :param title: the report title, for the mail subject.
+    :param store: the request store hook.
+    :param me: the audit actor.
+    :param attempt: the request attempt the event belongs to (failure events: one per attempt).
+    """
+    request_id = event["request_id"]
+    failed = event["event"] == FAILED_EVENT
+    wanted = notifications.on_failure if failed else notifications.on_success
+    sent: list[str] = []
+    queue = notifications.queue
+    if queue is not None:
+        if not _already_sent(store, request_id, event["event"], "amqp", attempt):
+            from hooks.amqp import RabbitMQHook
+
+            RabbitMQHook(amqp_conn_id=queue.conn_id).publish(
+                exchange=queue.exchange, exchange_type=queue.exchange_type,
+                routing_key=queue.dead_letter_routing_key if failed else queue.routing_key,
+                bindings={queue.queue: queue.routing_key, queue.dead_letter_queue: queue.dead_letter_routing_key},
+                body=event, message_id=f"{request_id}:{event['event']}:{attempt or 1}",
+            )
+            store.record_event(request_id, "NOTIFICATION", me, {
+                "event": event["event"], "channel": "amqp", "attempt": attempt, "exchange": queue.exchange,
+                "queue": queue.dead_letter_queue if failed else queue.queue,
+            })
+        sent.append("amqp")
+    if wanted and notifications.emails and notifications.smtp_conn_id:
+        if not _already_sent(store, request_id, event["event"], "email", attempt):
+            _mail(notifications, event, title)
+            store.record_event(request_id, "NOTIFICATION", me, {
+                "event": event["event"], "channel": "email", "attempt": attempt, "recipients": notifications.emails,
+            })
+        sent.append("email")
+    if not sent:
+        store.record_event(request_id, "NOTIFICATION", me, {
+            "event": event["event"], "channel": "log", "attempt": attempt,
+            "recipients": notifications.emails if wanted else [],
+        })
+        sent.append("log")
+    return sent
+
+
+def _mail(notifications: Notifications, event: dict[str, Any], title: str) -> None:
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+    failed = event["event"] == FAILED_EVENT
+    naming = NamingContext(event["report_id"], event.get("run_date") or "", event["request_id"], title, {})
+    try:
+        subject = render_header(("[FAILED] " if failed else "") + "{title}: request {request_id}", naming, "")
+    except TemplateError:
+        subject = f"{'[FAILED] ' if failed else ''}report {event['report_id']}: request {event['request_id']}"
+    if failed:
+        body = (f"<p>Request <b>{escape(event['request_id'])}</b> of report {escape(event['report_id'])} failed "
+                f"in <b>{escape(str(event.get('failed_task')))}</b>.</p>"
+                f"<p>{escape(str(event.get('error', {}).get('message', '')))}</p>")
+    else:
+        rows = "".join(
+            f"<li>{escape(d['format'])} &rarr; {escape(d['target'])}: {escape(d['location'])}</li>"
+            for d in event.get("deliveries", [])
+        )
+        body = (f"<p>Request <b>{escape(event['request_id'])}</b> of report {escape(event['report_id'])} "
+                f"was delivered.</p><ul>{rows}</ul>")
+    with SmtpHook(smtp_conn_id=notifications.smtp_conn_id) as hook:
+        hook.send_email_smtp(
+            to=notifications.emails, subject=subject, html_content=body,
+            custom_headers={"X-Report-Request-Id": event["request_id"], "X-Report-Event": event["event"]},
+        )
 
 
 def flatten(deliveries: Any) -> list[dict[str, Any]]:
@@ -26,10 +126,10 @@ def flatten(deliveries: Any) -> list[dict[str, Any]]:
 
 
 class NotifyOperator(BaseOperator):
-    """Build the run's completion event (request, report, artifacts, deliveries, timings).
+    """Build the run's completion event (request, report, artifacts, deliveries, timings) and send it.
 
-    The event is logged and returned as XCom; the message-queue and e-mail channels
-    publish this same event.
+    The event is published to the definition's message queue, mailed to its stakeholders,
+    logged and returned as XCom; a retried task does not send a channel twice.
 
     :param definition: the report definition.
     :param request: the claimed request.
@@ -58,11 +158,14 @@ class NotifyOperator(BaseOperator):
         # Every mapped distribute task succeeded, or this task would not run.
         store.move(request_id, Status.GENERATED, Status.DISTRIBUTED, me,
                    details={"targets": sorted({d["target"] for d in deliveries}), "files": len(deliveries)})
+        row = store.get_request(request_id) or {}
         event = {
-            "event": "report.completed",
+            "event": COMPLETED_EVENT,
             "request_id": self.request["request_id"],
             "report_id": self.definition.id,
             "status": "DISTRIBUTED",
+            "run_date": self.request["run_date"],
+            "attempt": row.get("attempt"),
             "trigger_type": self.request["trigger_type"],
             "parameters": self.request["parameters"],
             "artifacts": [{k: a[k] for k in ("format", "uri", "rows", "bytes", "sha256")} for a in self.artifacts],
@@ -70,13 +173,15 @@ class NotifyOperator(BaseOperator):
             "deliveries": deliveries,
             "recipients": self.definition.notifications.emails if self.definition.notifications.on_success else [],
             "timings": {
+                "requested_at": _iso(row.get("requested_at")),
+                "claimed_at": _iso(row.get("processed_at")),
                 "run_started_at": _iso(getattr(dag_run, "start_date", None)),
                 "notified_at": datetime.now(timezone.utc).isoformat(),
             },
         }
         self.log.info("request %s: completion event %s", request_id, json.dumps(event, default=str))
-        store.record_event(request_id, "NOTIFICATION", me, {"event": event["event"], "channel": "log",
-                                                             "recipients": event["recipients"]})
+        channels = send_notifications(self.definition.notifications, event, title=self.definition.title, store=store, me=me)
+        self.log.info("request %s: completion event sent on %s", request_id, ", ".join(channels))
         return event
 
 
@@ -113,5 +218,57 @@ class FinalizeOperator(BaseOperator):
         return summary
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
+def _iso(moment: Any) -> str | None:
+    if moment is None or isinstance(moment, str):
+        return moment
+    return moment.isoformat()
+
+
+def notify_failure(context: Context, request_id: str, error: Any, me: Any, store: Any) -> list[str]:
+    """Send the failure event (dead-letter queue) and the failure e-mail of a request that just failed for good.
+
+    Called from the task failure callback, which Airflow runs only after the last retry, and
+    only when that callback moved the request to FAILED: one event per failed attempt, never
+    one per try.
+
+    :param context: the failed task's context.
+    :param request_id: the request.
+    :param error: the classified error (``reporting.errors.ErrorInfo``).
+    :param me: the audit actor.
+    :param store: the request store hook.
+    """
+    task = context["task"]
+    definition = getattr(task, "definition", None) or _definition_for(context["dag_run"].dag_id)
+    target = getattr(task, "target", None)
+    row = store.get_request(request_id) or {}
+    request = getattr(task, "request", None)
+    event = {
+        "event": FAILED_EVENT,
+        "request_id": request_id,
+        "report_id": definition.id,
+        "status": "FAILED",
+        "attempt": row.get("attempt"),
+        "run_date": request.get("run_date") if isinstance(request, dict) else None,
+        "failed_task": me.task_id,
+        "target": target.get("key") if isinstance(target, dict) else None,
+        "error": {"code": error.code, "class": error.error_class, "message": error.message,
+                  "retry_eligible": error.retry_eligible},
+        "retries": max((me.try_number or 1) - 1, 0),
+        "recipients": definition.notifications.emails if definition.notifications.on_failure else [],
+        "timings": {
+            "requested_at": _iso(row.get("requested_at")),
+            "claimed_at": _iso(row.get("processed_at")),
+            "failed_at": datetime.now(timezone.utc).isoformat(),
+        },
+    }
+    return send_notifications(definition.notifications, event, title=definition.title, store=store, me=me,
+                              attempt=row.get("attempt"))
+
+
+def _definition_for(dag_id: str) -> ReportDefinition:
+    from reporting.loader import load_definitions
+
+    result = load_definitions(only_id=dag_id.removeprefix("report__"))
+    if not result.definitions:
+        raise LookupError(f"no valid report definition for {dag_id}")
+    return result.definitions[0]

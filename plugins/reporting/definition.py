@@ -230,6 +230,25 @@ class Schedule(_Model):
 # --- distribution: a discriminated union on `type`; later targets add a member here -----------
 
 
+_TARGET_NAME = r"^[A-Za-z0-9_.\-]{1,100}$"
+_CONN_ID = r"^[A-Za-z0-9_.\-]{1,250}$"
+_S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+_SMB_SHARE = re.compile(r"^[A-Za-z0-9_.$\- ]{1,80}$")
+
+
+def _safe_directory(value: str, *, absolute: bool) -> str:
+    """Refuse traversal, NUL/control characters and (if asked) relative directories."""
+    if any(ord(ch) < 32 for ch in value) or "\\" in value:
+        raise ValueError("must not contain control characters or backslashes")
+    if absolute and not value.startswith("/"):
+        raise ValueError("must be an absolute directory path")
+    if not absolute and value.startswith("/"):
+        raise ValueError("must be relative to the share (no leading '/')")
+    if ".." in value.split("/"):
+        raise ValueError("must not contain '..'")
+    return value
+
+
 class LocalTarget(_Model):
     """Deliver into a local or mounted (NAS/NFS) directory.
 
@@ -240,10 +259,19 @@ class LocalTarget(_Model):
     """
 
     type: Literal["local"]
-    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.\-]{1,100}$")
+    name: str | None = Field(default=None, pattern=_TARGET_NAME)
     path: str = Field(min_length=1)
     filename: str = "{report_id}_{run_date}.{format}"
     formats: list[ReportFormat] | None = Field(default=None, min_length=1)
+
+    def templates(self) -> list[tuple[str, str, str]]:
+        """``(field, template, kind)`` of every template this target renders."""
+        return [("filename", self.filename, "filename")]
+
+    @property
+    def conn_id(self) -> None:
+        """Local folders need no connection."""
+        return None
 
     @field_validator("path")
     @classmethod
@@ -266,10 +294,181 @@ class LocalTarget(_Model):
         return path
 
 
-Target = Annotated[Union[LocalTarget], Field(discriminator="type")]
+class S3Target(_Model):
+    """Write each artifact to an S3 key; the object's metadata carries its SHA-256.
+
+    :param name: the target's key in delivery records; defaults to ``s3_<index>``.
+    :param conn_id: the Airflow AWS connection.
+    :param bucket: the bucket.
+    :param key: the object-key template; ``/`` separates segments, each sanitised.
+    :param formats: deliver only these formats (default: all the report's formats).
+    """
+
+    type: Literal["s3"]
+    name: str | None = Field(default=None, pattern=_TARGET_NAME)
+    conn_id: str = Field(default="aws_default", pattern=_CONN_ID)
+    bucket: str
+    key: str = "{report_id}/{run_date}/{report_id}_{run_date}.{format}"
+    formats: list[ReportFormat] | None = Field(default=None, min_length=1)
+
+    @field_validator("bucket")
+    @classmethod
+    def _valid_bucket(cls, value: str) -> str:
+        if not _S3_BUCKET.match(value) or ".." in value:
+            raise ValueError("is not a valid S3 bucket name (3-63 of a-z, 0-9, '.', '-')")
+        return value
+
+    def templates(self) -> list[tuple[str, str, str]]:
+        """``(field, template, kind)`` of every template this target renders."""
+        return [("key", self.key, "key")]
+
+
+class SftpTarget(_Model):
+    """Upload each artifact over SFTP to a temporary name, then rename it into place.
+
+    :param name: the target's key in delivery records; defaults to ``sftp_<index>``.
+    :param conn_id: the Airflow SSH/SFTP connection.
+    :param directory: the absolute remote directory; created if missing.
+    :param filename: the file-name template.
+    :param formats: deliver only these formats (default: all the report's formats).
+    """
+
+    type: Literal["sftp"]
+    name: str | None = Field(default=None, pattern=_TARGET_NAME)
+    conn_id: str = Field(default="sftp_default", pattern=_CONN_ID)
+    directory: str = Field(min_length=1)
+    filename: str = "{report_id}_{run_date}.{format}"
+    formats: list[ReportFormat] | None = Field(default=None, min_length=1)
+
+    @field_validator("directory")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        return _safe_directory(value, absolute=True)
+
+    def templates(self) -> list[tuple[str, str, str]]:
+        """``(field, template, kind)`` of every template this target renders."""
+        return [("filename", self.filename, "filename")]
+
+
+class SmbTarget(_Model):
+    """Write each artifact to an SMB/NAS share under a temporary name, then rename it into place.
+
+    :param name: the target's key in delivery records; defaults to ``smb_<index>``.
+    :param conn_id: the Airflow Samba connection.
+    :param share: the share name.
+    :param directory: the directory inside the share (``""`` for its root); created if missing.
+    :param filename: the file-name template.
+    :param formats: deliver only these formats (default: all the report's formats).
+    """
+
+    type: Literal["smb"]
+    name: str | None = Field(default=None, pattern=_TARGET_NAME)
+    conn_id: str = Field(default="samba_default", pattern=_CONN_ID)
+    share: str
+    directory: str = ""
+    filename: str = "{report_id}_{run_date}.{format}"
+    formats: list[ReportFormat] | None = Field(default=None, min_length=1)
+
+    @field_validator("share")
+    @classmethod
+    def _valid_share(cls, value: str) -> str:
+        if not _SMB_SHARE.match(value):
+            raise ValueError("is not a valid share name (letters, digits, space, '_', '.', '$', '-')")
+        return value
+
+    @field_validator("directory")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        return _safe_directory(value.strip("/") if value == "/" else value, absolute=False)
+
+    def templates(self) -> list[tuple[str, str, str]]:
+        """``(field, template, kind)`` of every template this target renders."""
+        return [("filename", self.filename, "filename")]
+
+
+class EmailTarget(_Model):
+    """Send the artifacts in one message: attached, or as links when too big (or asked to).
+
+    :param name: the target's key in delivery records; defaults to ``email_<index>``.
+    :param conn_id: the Airflow SMTP connection.
+    :param to: recipients.
+    :param cc: copy recipients.
+    :param bcc: blind-copy recipients.
+    :param subject: the subject template (one line; control characters are refused).
+    :param body: the HTML body template (values are HTML-escaped).
+    :param mode: ``attach`` the files, or send a ``link`` to each.
+    :param max_attachment_bytes: above this total size, links are sent instead of attachments.
+    :param link_expiry: how long a presigned link stays valid.
+    :param formats: send only these formats (default: all the report's formats).
+    """
+
+    type: Literal["email"]
+    name: str | None = Field(default=None, pattern=_TARGET_NAME)
+    conn_id: str = Field(default="smtp_default", pattern=_CONN_ID)
+    to: list[str] = Field(min_length=1, max_length=100)
+    cc: list[str] = Field(default_factory=list, max_length=100)
+    bcc: list[str] = Field(default_factory=list, max_length=100)
+    subject: str = Field(default="{title} {run_date}", min_length=1, max_length=500)
+    body: str = "<p>{title} for {run_date} (request {request_id}).</p>"
+    mode: Literal["attach", "link"] = "attach"
+    max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
+    link_expiry: Duration = timedelta(days=7)
+    formats: list[ReportFormat] | None = Field(default=None, min_length=1)
+
+    @field_validator("to", "cc", "bcc")
+    @classmethod
+    def _single_addresses(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not _EMAIL.match(value) or any(ord(ch) < 32 for ch in value):
+                raise ValueError(f"{value!r} is not a single e-mail address")
+        return values
+
+    @field_validator("link_expiry")
+    @classmethod
+    def _expiry_in_range(cls, value: timedelta) -> timedelta:
+        # S3 presigned URLs made with SigV4 are valid for at most 7 days.
+        if not timedelta(minutes=1) <= value <= timedelta(days=7):
+            raise ValueError("must be between 1 minute and 7 days")
+        return value
+
+    def templates(self) -> list[tuple[str, str, str]]:
+        """``(field, template, kind)`` of every template this target renders."""
+        return [("subject", self.subject, "header"), ("body", self.body, "text")]
+
+    def recipients(self) -> list[str]:
+        """Every address the message goes to."""
+        return [*self.to, *self.cc, *self.bcc]
+
+
+Target = Annotated[Union[LocalTarget, S3Target, SftpTarget, SmbTarget, EmailTarget], Field(discriminator="type")]
+TargetType = Literal["local", "s3", "sftp", "smb", "email"]
 
 
 # --- notifications, retries -------------------------------------------------------------------
+
+
+_AMQP_NAME = r"^[A-Za-z0-9_.:\-]{1,200}$"
+
+
+class QueueChannel(_Model):
+    """The message-queue channel (RabbitMQ): durable exchange, event queue and dead-letter queue.
+
+    :param conn_id: the Airflow connection of the broker (``amqp``: host, port, login, password, vhost as schema).
+    :param exchange: the durable exchange events are published to.
+    :param exchange_type: ``direct`` or ``topic``.
+    :param routing_key: the routing key of completion events.
+    :param queue: the durable queue bound to ``routing_key``.
+    :param dead_letter_routing_key: the routing key of failure events.
+    :param dead_letter_queue: the durable queue bound to ``dead_letter_routing_key``.
+    """
+
+    conn_id: str = Field(default="rabbitmq_default", pattern=_CONN_ID)
+    exchange: str = Field(default="reports", pattern=_AMQP_NAME)
+    exchange_type: Literal["direct", "topic"] = "direct"
+    routing_key: str = Field(default="report.completed", pattern=_AMQP_NAME)
+    queue: str = Field(default="report-events", pattern=_AMQP_NAME)
+    dead_letter_routing_key: str = Field(default="report.failed", pattern=_AMQP_NAME)
+    dead_letter_queue: str = Field(default="report-events-dead-letter", pattern=_AMQP_NAME)
 
 
 class Notifications(_Model):
@@ -278,11 +477,16 @@ class Notifications(_Model):
     :param emails: stakeholder addresses.
     :param on_success: notify when the report is delivered.
     :param on_failure: notify when the request fails for good.
+    :param smtp_conn_id: the SMTP connection stakeholder mail goes through; without it the
+        mail is only logged.
+    :param queue: the message-queue channel; without it events are only logged.
     """
 
     emails: list[str] = Field(default_factory=list)
     on_success: bool = True
     on_failure: bool = True
+    smtp_conn_id: str | None = Field(default=None, pattern=_CONN_ID)
+    queue: QueueChannel | None = None
 
     @field_validator("emails")
     @classmethod
@@ -314,6 +518,39 @@ class RetryPolicy(_Model):
         return self
 
 
+class OverridePolicy(_Model):
+    """What a request's own distribution (``conf.distribution``) may do; nothing by default.
+
+    :param allowed_types: target types a request may add (empty: no overrides at all).
+    :param allow_replace: a request may replace the definition's targets instead of adding to them.
+    :param allowed_conn_ids: connections an added s3/sftp/smb/email target may use.
+    :param allowed_hosts: when given, the host of each such connection must be one of these.
+    :param allowed_email_domains: domains every added e-mail recipient must belong to.
+    :param allowed_paths: directories an added local target must lie under.
+    :param max_targets: the most targets a request may add.
+    """
+
+    allowed_types: list[TargetType] = Field(default_factory=list)
+    allow_replace: bool = False
+    allowed_conn_ids: list[str] = Field(default_factory=list)
+    allowed_hosts: list[str] = Field(default_factory=list)
+    allowed_email_domains: list[str] = Field(default_factory=list)
+    allowed_paths: list[str] = Field(default_factory=list)
+    max_targets: int = Field(default=5, ge=1, le=50)
+
+    @field_validator("allowed_paths")
+    @classmethod
+    def _absolute_paths(cls, values: list[str]) -> list[str]:
+        for value in values:
+            _safe_directory(value, absolute=True)
+        return [value.rstrip("/") or "/" for value in values]
+
+    @field_validator("allowed_email_domains", "allowed_hosts")
+    @classmethod
+    def _lower(cls, values: list[str]) -> list[str]:
+        return [value.lower() for value in values]
+
+
 # --- the definition -----------------------------------------------------------------------------
 
 
@@ -331,6 +568,7 @@ class ReportDefinition(_Model):
     :param schedule: when it runs on its own; absent means manual/API/ad hoc only.
     :param priority: 1 (lowest) to 10 (highest); higher runs first.
     :param distribution: where the artifacts are delivered.
+    :param distribution_overrides: what a request's own distribution may add or replace.
     :param notifications: who hears about runs.
     :param retry: the retry policy of every task.
     :param execution_timeout: the longest any one task may run.
@@ -347,6 +585,7 @@ class ReportDefinition(_Model):
     schedule: Schedule | None = None
     priority: int = Field(default=5, ge=1, le=10)
     distribution: list[Target] = Field(min_length=1)
+    distribution_overrides: OverridePolicy = Field(default_factory=OverridePolicy)
     notifications: Notifications = Field(default_factory=Notifications)
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     execution_timeout: Duration = timedelta(hours=1)
@@ -408,10 +647,11 @@ class ReportDefinition(_Model):
                     raise _field_error("engine.parameter_map", f"{name!r} is not a declared parameter")
         seen_keys: dict[str, int] = {}
         for index, target in enumerate(self.distribution):
-            try:
-                check_template(target.filename, names)
-            except TemplateError as exc:
-                raise _field_error(f"distribution[{index}].filename", str(exc)) from None
+            for field, template, kind in target.templates():
+                try:
+                    check_template(template, names, kind)
+                except TemplateError as exc:
+                    raise _field_error(f"distribution[{index}].{field}", str(exc)) from None
             for fmt in target.formats or ():
                 if fmt not in self.formats:
                     raise _field_error(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import string
 from collections.abc import Mapping
@@ -32,11 +33,15 @@ def template_fields(template: str) -> list[str]:
     return [field for _, field, _, _ in parsed if field is not None]
 
 
-def check_template(template: str, parameter_names: set[str] | frozenset[str]) -> None:
-    """Refuse a template that uses a field no run can fill.
+def check_template(
+    template: str, parameter_names: set[str] | frozenset[str], kind: str = "filename"
+) -> None:
+    """Refuse a template that uses a field no run can fill, or whose literal text is unsafe.
 
-    :param template: the file-name template.
+    :param template: the template.
     :param parameter_names: the report's declared parameter names (usable as ``params[name]``).
+    :param kind: what it renders: ``filename``, ``key`` (an object key with ``/``), ``header``
+        (an e-mail header such as the subject) or ``text`` (an e-mail body).
     """
     for field in template_fields(template):
         if field == "":
@@ -57,7 +62,7 @@ def check_template(template: str, parameter_names: set[str] | frozenset[str]) ->
     # Literal text can still make an unsafe name ("sub/{report_id}.csv"): render a sample now,
     # so the definition is refused at load time rather than at delivery.
     sample = NamingContext("report", "2026-01-01", "request", "title", dict.fromkeys(parameter_names, "value"))
-    render_filename(template, sample, "pdf")
+    RENDERERS[kind](template, sample, "pdf")
 
 
 @dataclass(frozen=True)
@@ -114,14 +119,7 @@ def render_filename(template: str, context: NamingContext, fmt: str) -> str:
     :param context: the run's naming context.
     :param fmt: the artifact format (``pdf``, ``xlsx``, ``csv``).
     """
-    values = {
-        "report_id": safe_component(context.report_id),
-        "run_date": safe_component(context.run_date),
-        "request_id": safe_component(context.request_id),
-        "title": safe_component(context.title),
-        "format": safe_component(fmt),
-        "params": {k: safe_component(str(v)) for k, v in context.params.items()},
-    }
+    values = _safe_values(context, fmt)
     try:
         name = template.format_map(values)
     except (KeyError, IndexError, ValueError, AttributeError) as exc:
@@ -163,3 +161,91 @@ def expand_env(value: str, environ: Mapping[str, str]) -> str:
         raise TemplateError(f"{value!r}: environment variable {name} is not set and has no default")
 
     return _ENV_REF.sub(replace, value)
+
+
+def render_key(template: str, context: NamingContext, fmt: str) -> str:
+    """Render an object-key template (``/`` separates segments), every segment a safe name.
+
+    Field values are sanitised like file names, so they can never add a segment or climb
+    out of the prefix; the template's literal ``/`` are the only separators.
+
+    :param template: the key template, such as ``"{report_id}/{run_date}/{report_id}.{format}"``.
+    :param context: the run's naming context.
+    :param fmt: the artifact format.
+    """
+    values = _safe_values(context, fmt)
+    try:
+        key = template.format_map(values)
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        raise TemplateError(f"template {template!r} cannot be rendered: {exc}") from None
+    segments = key.split("/")
+    for segment in segments:
+        if not segment or segment in {".", ".."} or "\\" in segment or any(ord(ch) < 32 for ch in segment):
+            raise TemplateError(
+                f"template {template!r} renders to an unsafe key {key!r} "
+                "(no leading '/', empty, '.' or '..' segments, backslashes or control characters)"
+            )
+    return key
+
+
+def render_header(template: str, context: NamingContext, fmt: str) -> str:
+    """Render a one-line e-mail header value (a subject), refusing header injection.
+
+    Values are kept as they are (a subject may say ``EMEA / Q3``), but a carriage return,
+    line feed or any other control character, from the template or a value, is refused.
+
+    :param template: the header template.
+    :param context: the run's naming context.
+    :param fmt: the artifact format (``pdf``, or ``all`` for a message with several files).
+    """
+    text = _render_raw(template, context, fmt)
+    bad = sorted({repr(ch) for ch in text if ord(ch) < 32 or ord(ch) == 127})
+    if bad:
+        raise TemplateError(
+            f"template {template!r} renders to a header with control characters {', '.join(bad)} "
+            "(refused: header injection)"
+        )
+    if len(text) > 900:
+        raise TemplateError(f"template {template!r} renders to a header longer than 900 characters")
+    return text
+
+
+def render_text(template: str, context: NamingContext, fmt: str) -> str:
+    """Render an e-mail body (HTML): every value is HTML-escaped, so a value cannot add markup.
+
+    :param template: the body template.
+    :param context: the run's naming context.
+    :param fmt: the artifact format, or ``all``.
+    """
+    return _render_raw(template, context, fmt, escape=True)
+
+
+def _safe_values(context: NamingContext, fmt: str) -> dict[str, Any]:
+    return {
+        "report_id": safe_component(context.report_id),
+        "run_date": safe_component(context.run_date),
+        "request_id": safe_component(context.request_id),
+        "title": safe_component(context.title),
+        "format": safe_component(fmt),
+        "params": {k: safe_component(str(v)) for k, v in context.params.items()},
+    }
+
+
+def _render_raw(template: str, context: NamingContext, fmt: str, escape: bool = False) -> str:
+    quote = html.escape if escape else str
+    values = {
+        "report_id": quote(context.report_id),
+        "run_date": quote(context.run_date),
+        "request_id": quote(context.request_id),
+        "title": quote(context.title),
+        "format": quote(fmt),
+        "params": {k: quote(str(v)) for k, v in context.params.items()},
+    }
+    try:
+        return template.format_map(values)
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        raise TemplateError(f"template {template!r} cannot be rendered: {exc}") from None
+
+
+RENDERERS = {"filename": render_filename, "key": render_key, "header": render_header, "text": render_text}
+"""The renderer of each template kind (see :func:`check_template`)."""

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg2
 import pytest
 
 from support.snowflake_streams import FAKE_SNOWFLAKE_CONN as SNOWFLAKE_CONN
+
+# the server wrappers in tests/integration/servers/
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 PG_HOST = os.environ.get("REPORTING_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("REPORTING_TEST_PG_PORT", "5432"))
@@ -102,3 +108,97 @@ def snowflake_store(fake_snowflake, monkeypatch):
 def store(store_conn):
     """A request store hook on a fresh schema of the backend under test."""
     return _fresh_store()
+
+
+# --- delivery and notification servers ---------------------------------------------------------
+# Each is started on 127.0.0.1 on a free high port for the session and stopped at the end; a test
+# that needs one starts it here or fails (no skips). Fault tests stop and restart them.
+
+RABBITMQ_HOST = os.environ.get("REPORTING_TEST_RABBITMQ_HOST", "127.0.0.1")
+RABBITMQ_PORT = int(os.environ.get("REPORTING_TEST_RABBITMQ_PORT", "5672"))
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server."""
+    from servers.s3 import S3Server
+
+    server = S3Server()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sftp_server():
+    """OpenSSH's sshd serving SFTP with key authentication."""
+    from servers.sftp import make_sftp_server
+
+    server = make_sftp_server()
+    yield server
+    server.stop()
+    shutil.rmtree(server.base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def smb_server():
+    """Samba's smbd with one share."""
+    from servers.smb import make_smb_server
+
+    server = make_smb_server()
+    yield server
+    server.stop()
+    shutil.rmtree(server.base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    """aiosmtpd keeping every message."""
+    from servers.mail import SmtpServer
+
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def rabbitmq():
+    """The RabbitMQ server on this machine: a connection JSON and fresh exchange/queue names, deleted after."""
+    import pika
+
+    suffix = uuid.uuid4().hex[:8]
+    names = {
+        "exchange": f"reporting-it-{suffix}",
+        "queue": f"reporting-it-events-{suffix}",
+        "dead_letter_queue": f"reporting-it-dead-{suffix}",
+    }
+    conn = json.dumps({"conn_type": "amqp", "host": RABBITMQ_HOST, "port": RABBITMQ_PORT,
+                       "login": "guest", "password": "guest", "schema": "/"})
+    params = pika.ConnectionParameters(RABBITMQ_HOST, RABBITMQ_PORT, "/", pika.PlainCredentials("guest", "guest"))
+    # Fail now, naming the server, rather than deep inside a run.
+    pika.BlockingConnection(params).close()
+    yield {"conn": conn, "params": params, **names}
+    connection = pika.BlockingConnection(params)
+    channel = connection.channel()
+    channel.queue_delete(names["queue"])
+    channel.queue_delete(names["dead_letter_queue"])
+    channel.exchange_delete(names["exchange"])
+    connection.close()
+
+
+def drain(params, queue: str) -> list[dict]:
+    """Every message waiting in a queue, acknowledged and parsed as JSON, with its properties."""
+    import pika
+
+    connection = pika.BlockingConnection(params)
+    channel = connection.channel()
+    found = []
+    while True:
+        method, properties, body = channel.basic_get(queue, auto_ack=True)
+        if method is None:
+            break
+        found.append({"body": json.loads(body), "message_id": properties.message_id,
+                      "delivery_mode": properties.delivery_mode, "content_type": properties.content_type})
+    connection.close()
+    return found

@@ -60,14 +60,17 @@ def test_dag_id_tags_and_docs(factory):
 
 def test_stages_in_order_with_distribution_mapped_per_target(factory):
     dag = factory.build_report_dag(_definition())
-    assert set(dag.task_ids) == {"claim", "generate", "distribute", "notify", "finalize"}
+    assert set(dag.task_ids) == {"claim", "targets", "generate", "distribute", "notify", "finalize"}
     assert dag.get_task("generate").upstream_task_ids == {"claim"}
-    assert dag.get_task("distribute").upstream_task_ids == {"claim", "generate"}
+    assert dag.get_task("targets").upstream_task_ids == {"claim"}
+    assert dag.get_task("distribute").upstream_task_ids == {"claim", "targets", "generate"}
     assert dag.get_task("notify").upstream_task_ids >= {"distribute"}
     assert dag.get_task("finalize").upstream_task_ids >= {"notify"}
     distribute = dag.get_task("distribute")
     assert distribute.is_mapped
-    assert distribute.expand_input.value["target"] == [{"index": 0, "key": "nas"}, {"index": 1, "key": "local_1"}]
+    # Mapped over the targets the claim task resolves at run time (definition + request overrides).
+    mapped_over = distribute.expand_input.value["target"]
+    assert (mapped_over.operator.task_id, mapped_over.key) == ("targets", "return_value")
 
 
 def test_retries_backoff_timeout_owner_priority_on_every_task(factory):

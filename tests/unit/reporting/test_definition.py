@@ -529,8 +529,8 @@ def test_distribution_empty(project: Path) -> None:
 
 
 def test_unknown_target_type_names_the_allowed_tags(project: Path) -> None:
-    data = definition(("distribution.0.type", "s3"))
-    assert_rejected(project, data, "distribution[0]", "'s3'", "expected tags: 'local'")
+    data = definition(("distribution.0.type", "ftp"))
+    assert_rejected(project, data, "distribution[0]", "'ftp'", "expected tags: 'local', 's3', 'sftp', 'smb', 'email'")
 
 
 def test_target_without_type(project: Path) -> None:
