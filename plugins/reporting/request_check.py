@@ -6,13 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
-
-from reporting.definition import InvalidParameters, ReportDefinition, Target
-from reporting.loader import validation_messages
-
-_TARGETS = TypeAdapter(list[Target])
-
+from reporting.definition import InvalidParameters, ReportDefinition
+from reporting.targets import InvalidDistribution, resolve_targets
 
 @dataclass(frozen=True)
 class CheckedRequest:
@@ -20,12 +15,12 @@ class CheckedRequest:
 
     :param definition: the report's definition.
     :param parameters: the resolved, typed parameter values.
-    :param distribution: the validated per-request targets, or ``None`` for the definition's own.
+    :param distribution: the request's distribution as given (checked), or ``None`` for the definition's own.
     """
 
     definition: ReportDefinition
     parameters: dict[str, Any]
-    distribution: list[dict[str, Any]] | None
+    distribution: Any
 
 
 class RequestRejected(ValueError):
@@ -62,12 +57,12 @@ def check_request(
         resolved = definition.resolve_parameters(parameters)
     except InvalidParameters as exc:
         problems.extend(exc.problems)
-    targets = None
     if distribution is not None:
         try:
-            targets = [t.model_dump(exclude_none=True) for t in _TARGETS.validate_python(distribution)]
-        except ValidationError as exc:
-            problems.extend(validation_messages(exc, {"distribution": distribution}, prefix=("distribution",)))
+            # The same check a report run's claim makes: allow-list, shape, names.
+            resolve_targets(definition, distribution)
+        except InvalidDistribution as exc:
+            problems.extend(exc.problems)
     if problems:
         raise RequestRejected(problems)
-    return CheckedRequest(definition, resolved, targets)
+    return CheckedRequest(definition, resolved, distribution)

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from reporting.definition import EmailTarget, LocalTarget, ReportDefinition, Target
-from reporting.loader import _messages
+from reporting.loader import validation_messages
 from reporting.naming import RENDERERS, NamingContext, TemplateError, check_template
 
 _TARGETS = TypeAdapter(list[Target])
@@ -66,7 +66,7 @@ def resolve_targets(definition: ReportDefinition, overrides: Any) -> list[dict[s
     except ValidationError as exc:
         raise InvalidDistribution(
             problems + [f"distribution.targets{m}" if m.startswith("[") else f"distribution.targets: {m}"
-                        for m in _messages(exc, raw)]
+                        for m in validation_messages(exc, raw)]
         ) from None
     names = frozenset(definition.parameters)
     added = []

@@ -217,7 +217,7 @@ def test_intake_dag_starts_one_run_per_valid_request_highest_priority_first(pg_s
     mid = runs[1].conf
     assert mid == {
         "request_id": "prio-mid", "parameters": {"region": "APAC", "start_date": "2026-03-01"},
-        "distribution": [{"type": "local", "path": "/mnt/nas/apac", "filename": "{report_id}_{run_date}.{format}"}],
+        "distribution": [{"type": "local", "path": "/mnt/nas/apac"}],
         "priority": 5, "trigger_type": "ADHOC", "requested_by": "finance-app",
     }
     bad = pg_store.trail("prio-bad")
@@ -301,7 +301,7 @@ def test_snowflake_stream_intake(snowflake_store, intake_dag):
     assert [r.run_id for r in report_runs("sfk-")] == ["adhoc__sfk-2", "adhoc__sfk-1", "adhoc__sfk-0"]
     trail = snowflake_store.trail("sfk-bad")
     assert trail["request"]["status"] == "FAILED"
-    assert "distribution[0].path: field required" in trail["errors"][0]["message"]
+    assert "distribution.targets[0].path: field required" in trail["errors"][0]["message"]
     assert not snowflake_store.has_new_requests(), "the stream was consumed"
 
     intake_cycle_result = intake_cycle(intake_dag)

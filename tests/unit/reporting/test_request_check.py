@@ -25,7 +25,7 @@ def test_valid_request_resolves_parameters_and_targets(definitions):
     )
     assert checked.definition.id == "sales_summary"
     assert checked.parameters == {"region": "EMEA", "start_date": date(2026, 1, 1)}
-    assert checked.distribution == [{"type": "local", "path": "/mnt/nas/emea", "filename": "{report_id}_{run_date}.{format}"}]
+    assert checked.distribution == [{"type": "local", "path": "/mnt/nas/emea"}]
 
 
 def test_no_parameters_and_no_overrides_use_the_definition(definitions):
@@ -36,20 +36,27 @@ def test_no_parameters_and_no_overrides_use_the_definition(definitions):
 @pytest.mark.parametrize(
     ("report_id", "parameters", "distribution", "problem"),
     [
-        ("nope", {}, None, "report_id: no report definition 'nope' (known: sales_summary"),
+        ("nope", {}, None, "report_id: no report definition 'nope' (known: "),
         (None, {}, None, "report_id: no report definition None"),
         ("sales_summary", {"region": "MARS"}, None, "parameters.region: 'MARS' is not one of the allowed values"),
         ("sales_summary", {"colour": "red"}, None, "parameters.colour: not a parameter of report 'sales_summary'"),
         ("sales_summary", ["EMEA"], None, "parameters: must be a JSON object, got list"),
-        ("sales_summary", {}, [{"type": "local"}], "distribution[0].path: field required"),
-        ("sales_summary", {}, [{"type": "ftp", "path": "/x"}], "distribution[0]: input tag 'ftp' found using 'type'"),
-        ("sales_summary", {}, [{"type": "local", "path": "../etc"}], "distribution[0].path: must be an absolute directory"),
+        ("sales_summary", {}, [{"type": "local"}], "distribution.targets[0].path: field required"),
+        ("sales_summary", {}, [{"type": "ftp", "path": "/x"}], "distribution.targets[0]: input tag 'ftp' found using 'type'"),
+        ("sales_summary", {}, [{"type": "local", "path": "../etc"}], "distribution.targets[0].path: must be an absolute directory"),
     ],
 )
 def test_rejections_name_the_field(definitions, report_id, parameters, distribution, problem):
     with pytest.raises(RequestRejected) as caught:
         check_request(report_id, parameters, distribution, definitions)
     assert any(p.startswith(problem) or problem in p for p in caught.value.problems), caught.value.problems
+
+
+def test_targets_outside_the_allow_list_are_refused(definitions):
+    with pytest.raises(RequestRejected, match="distribution"):
+        check_request("sales_summary", {}, [{"type": "local", "path": "/etc/cron.d"}], definitions)
+    with pytest.raises(RequestRejected, match="does not allow per-request distribution"):
+        check_request("ssrs_inventory", {}, [{"type": "local", "path": "/mnt/nas"}], definitions)
 
 
 def test_all_problems_are_reported_together(definitions):
