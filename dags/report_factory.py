@@ -23,6 +23,7 @@ from operators.engines import ReportEngineOperator, SqlReportOperator
 from operators.midas import MidasReportOperator
 from operators.power_bi import PowerBiReportOperator
 from operators.ssrs import SsrsReportOperator
+from operators.retry import retry_args
 from operators.notification import FinalizeOperator, NotifyOperator
 from reporting.definition import ParameterSpec, ReportDefinition
 from reporting.durations import format_duration
@@ -113,10 +114,7 @@ def build_report_dag(definition: ReportDefinition) -> DAG:
     schedule, start_date = _schedule(definition)
     default_args = {
         "owner": definition.owner,
-        "retries": retry.retries,
-        "retry_delay": retry.retry_delay,
-        "retry_exponential_backoff": retry.backoff_multiplier,
-        "max_retry_delay": retry.max_retry_delay,
+        **retry_args(retry),
         "execution_timeout": definition.execution_timeout,
         # Higher-priority reports get free worker slots first.
         "priority_weight": definition.priority,
@@ -133,18 +131,22 @@ def build_report_dag(definition: ReportDefinition) -> DAG:
         tags=sorted({"report", f"engine:{definition.engine.type}", *definition.tags}),
         params={name: build_param(name, spec) for name, spec in definition.parameters.items()},
         default_args=default_args,
+        dagrun_timeout=definition.run_timeout,
         render_template_as_native_obj=True,
     ) as dag:
         claim = ClaimRequestOperator(task_id="claim", definition=definition)
         engine_operator = ENGINE_OPERATORS[definition.engine.type]
         targets = RunTargetsOperator(task_id="targets", request=claim.output)
-        generate = engine_operator(task_id="generate", definition=definition, request=claim.output)
+        generate = engine_operator(
+            task_id="generate", definition=definition, request=claim.output, **retry_args(retry.for_task("engine"))
+        )
         distribute = DistributeOperator.partial(
             task_id="distribute",
             definition=definition,
             request=claim.output,
             artifacts=generate.output,
             map_index_template="{{ task.target['key'] }}",
+            **retry_args(retry.for_task("distribution")),
             # The run's own targets: the definition's plus or instead of the request's, resolved by claim.
         ).expand(target=targets.output)
         notify = NotifyOperator(
@@ -153,6 +155,7 @@ def build_report_dag(definition: ReportDefinition) -> DAG:
             request=claim.output,
             artifacts=generate.output,
             deliveries=distribute.output,
+            **retry_args(retry.for_task("notification")),
         )
         FinalizeOperator(task_id="finalize", request=claim.output, event=notify.output)
     return dag

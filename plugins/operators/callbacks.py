@@ -8,11 +8,15 @@ from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from operators.notification import notify_failure
+from operators.sending_gate import SEND_REPORTS_VARIABLE, pause_sending
 from operators.request_context import actor, request_id_of, request_store
 from reporting.errors import classify
 from reporting.lifecycle import TERMINAL, Status
 
 log = logging.getLogger(__name__)
+
+OUTBOUND_TASKS = frozenset({"generate", "distribute", "notify"})
+"""Tasks that call an engine, a destination or a broker: their exhausted retries pause sending."""
 
 
 def _owned_by_run(row: dict, run_id: str) -> bool:
@@ -69,6 +73,15 @@ def on_task_failure(context: Context) -> None:
     except Exception:  # a callback must never hide the task's own failure
         log.exception("could not record the failure in the request store")
         return
+    if error.retry_eligible and me.task_id in OUTBOUND_TASKS:
+        # Retries ran out on an infrastructure error (engine, destination or broker down):
+        # pause all sending, as the seeds' SEND_REPORTS does, until someone switches it back.
+        try:
+            pause_sending(request_id, me, f"{me.task_id}: {error.error_class}: {error.message}")
+            log.warning("request %s: retries exhausted on %s; sending paused (%s=false)",
+                        request_id, error.code, SEND_REPORTS_VARIABLE)
+        except Exception:
+            log.exception("request %s: could not pause sending", request_id)
     if moved:
         # Only the callback that moved the request to FAILED tells the world: two targets
         # failing in one run make one failure event, not two.

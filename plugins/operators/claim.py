@@ -10,6 +10,7 @@ from airflow.sdk import BaseHook, BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from operators.request_context import actor, jsonable, request_id_of, request_store
+from operators.sending_gate import hold_if_paused
 from reporting.definition import InvalidParameters, ReportDefinition
 from reporting.lifecycle import TERMINAL, Status
 from reporting.naming import NamingContext
@@ -83,6 +84,7 @@ class ClaimRequestOperator(BaseOperator):
         except InvalidDistribution as exc:
             raise AirflowFailException(f"request {request_id}: invalid distribution: {exc}") from None
 
+        hold_if_paused(context, request_id)
         self._claim(store, request_id, me)
         request = {
             "request_id": request_id,

@@ -21,6 +21,7 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from operators.request_context import actor, request_store
+from operators.sending_gate import hold_if_paused
 from operators.staging import copy_staged
 from reporting.definition import EmailTarget, LocalTarget, ReportDefinition, S3Target, SftpTarget, SmbTarget
 from reporting.naming import NamingContext, render_filename, render_header, render_key, render_text
@@ -283,6 +284,7 @@ class DistributeOperator(BaseOperator):
         self.target = target
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
+        hold_if_paused(context, self.request["request_id"])
         if self.target.get("spec") is not None:
             spec = target_from_spec(self.target["spec"])
         else:

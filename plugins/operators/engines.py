@@ -18,6 +18,7 @@ from airflow.triggers.base import BaseTrigger
 
 from hooks.sql_dialect import paramstyle_of
 from operators.request_context import actor, request_store
+from operators.sending_gate import hold_if_paused
 from operators.staging import stage_file
 from reporting.definition import InvalidParameters, ReportDefinition
 from reporting.errors import EngineError, engine_error_from_dict, engine_error_of
@@ -66,6 +67,7 @@ class ReportEngineOperator(BaseOperator):
         self.request = request
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
+        hold_if_paused(context, self.request["request_id"])
         run = self.prepare()
         with tempfile.TemporaryDirectory(prefix=f"report-{self.definition.id}-") as workdir:
             results = self.generate(self.artifact_paths(workdir, run.naming), run.parameters, run.render_context)
@@ -274,6 +276,7 @@ class DeferrableReportOperator(HttpReportOperator):
     """
 
     def execute(self, context: Context) -> None:
+        hold_if_paused(context, self.request["request_id"])
         run = self.prepare()
         with fail_fast():
             exports = self.start_exports(run.parameters)

@@ -17,6 +17,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
+from operators.sending_gate import hold_if_paused
 from operators.request_context import actor, request_store
 from reporting.definition import Notifications, ReportDefinition
 from reporting.lifecycle import Status
@@ -150,6 +151,7 @@ class NotifyOperator(BaseOperator):
         self.deliveries = deliveries
 
     def execute(self, context: Context) -> dict[str, Any]:
+        hold_if_paused(context, self.request["request_id"])
         dag_run = context["dag_run"]
         deliveries = flatten(self.deliveries)
         request_id = self.request["request_id"]

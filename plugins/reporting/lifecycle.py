@@ -34,9 +34,10 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     S.PENDING: frozenset({S.IN_PROGRESS, S.HELD, S.FAILED, S.DUPLICATE}),
     # The retry DAG releases a held request to a new run, or drops it as a duplicate.
     S.HELD: frozenset({S.IN_PROGRESS, S.DUPLICATE, S.FAILED}),
-    S.IN_PROGRESS: frozenset({S.GENERATED, S.FAILED}),
-    S.GENERATED: frozenset({S.DISTRIBUTED, S.FAILED}),
-    S.DISTRIBUTED: frozenset({S.COMPLETED, S.FAILED}),
+    # Sending paused mid-run: the request waits, HELD, for the retry DAG instead of calling out.
+    S.IN_PROGRESS: frozenset({S.GENERATED, S.FAILED, S.HELD}),
+    S.GENERATED: frozenset({S.DISTRIBUTED, S.FAILED, S.HELD}),
+    S.DISTRIBUTED: frozenset({S.COMPLETED, S.FAILED, S.HELD}),
     # A failed request may be claimed again (a cleared run, a retry); the attempt count grows.
     S.FAILED: frozenset({S.IN_PROGRESS}),
     S.COMPLETED: frozenset(),

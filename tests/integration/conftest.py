@@ -202,3 +202,16 @@ def drain(params, queue: str) -> list[dict]:
                       "delivery_mode": properties.delivery_mode, "content_type": properties.content_type})
     connection.close()
     return found
+
+
+@pytest.fixture(autouse=True)
+def _sending_gate_on(request):
+    """Every test that runs DAGs starts with sending on: the gate Variable lives in the metadata DB."""
+    if "airflow_db" in request.fixturenames:
+        request.getfixturevalue("airflow_db")
+        from airflow.models import Variable
+
+        from operators.sending_gate import SEND_REPORTS_VARIABLE
+
+        Variable.delete(SEND_REPORTS_VARIABLE)
+    yield

@@ -282,8 +282,16 @@ def test_a_target_that_stays_down_fails_the_request_and_a_rerun_sends_only_what_
     [error] = trail["errors"]
     assert (error["component"], error["retry_count"], error["retry_eligible"]) == ("DISTRIBUTOR", 3, True)
     assert _deliveries_by_target(trail) == {"lake": 2, "partner": 2, "cfo_mail": 1}, "the other targets stand"
-    nas_retries = [e for e in trail["events"] if e["event_type"] == "RETRY"]
+    nas_retries = [e for e in trail["events"] if e["event_type"] == "RETRY" and "sending_gate" not in (e["details"] or {})]
     assert [e["try_number"] for e in nas_retries] == [1, 2, 3]
+    # A destination that stayed down through every retry pauses all sending (seed 000, use case 4.2).
+    from airflow.models import Variable
+
+    from operators.sending_gate import SEND_REPORTS_VARIABLE
+
+    assert Variable.get(SEND_REPORTS_VARIABLE) == "false"
+    [paused] = [e for e in trail["events"] if (e["details"] or {}).get("sending_gate") == "off"]
+    assert "target 'nas' (smb)" in paused["details"]["reason"]
 
     [dead] = drain(env["rabbitmq"]["params"], env["rabbitmq"]["dead_letter_queue"])
     assert (dead["body"]["event"], dead["body"]["request_id"], dead["body"]["target"]) == ("report.failed", request_id, "nas")
@@ -295,6 +303,7 @@ def test_a_target_that_stays_down_fails_the_request_and_a_rerun_sends_only_what_
     sftp_file = env["sftp"].root / env["folder"] / "sales_distributed_EMEA.csv"
     sftp_mtime = sftp_file.stat().st_mtime_ns
 
+    Variable.set(SEND_REPORTS_VARIABLE, "true")
     rerun, _ = _run(factory, definition, conf, moment)
 
     assert str(rerun.state) == "success", _states(rerun)

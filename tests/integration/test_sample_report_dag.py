@@ -222,12 +222,21 @@ def test_a_failed_delivery_fails_the_request_and_a_cleared_run_completes_it(samp
     trail = store.trail(request_id)
     assert trail["request"]["status"] == "FAILED"
     assert "distribute" in trail["request"]["last_error"]
-    retries = [e for e in trail["events"] if e["event_type"] == "RETRY"]
+    retries = [e for e in trail["events"] if e["event_type"] == "RETRY" and "sending_gate" not in (e["details"] or {})]
     assert [e["try_number"] for e in retries] == [1, 2], "one RETRY row per failed try before the last"
     [error] = trail["errors"]
     assert (error["component"], error["retry_count"], error["retry_eligible"]) == ("DISTRIBUTOR", 2, True)
 
+    # Retries ran out on an infrastructure error: sending was paused, and the trail says why.
+    from airflow.models import Variable
+
+    from operators.sending_gate import SEND_REPORTS_VARIABLE
+
+    assert Variable.get(SEND_REPORTS_VARIABLE) == "false"
+    assert any(e["details"] and e["details"].get("sending_gate") == "off" for e in trail["events"])
+
     (report_env / "sales_summary").unlink()
+    Variable.set(SEND_REPORTS_VARIABLE, "true")
     cleared = _test_run(sample_dag, moment=moment)
 
     assert str(cleared.state) == "success", _task_states(cleared)

@@ -147,7 +147,7 @@ def test_each_bi_engine_gets_its_operator_with_the_engine_retry_policy(factory, 
     generate = dag.get_task("generate")
     assert type(generate).__name__ == operator
     assert hasattr(generate, "execute_complete") is deferrable
-    assert type(generate.retry_policy).__name__ == "EngineRetryPolicy"
+    assert type(generate.retry_policy).__name__ == "ReportRetryPolicy"  # the definition lists, then the engine verdict
     assert generate.execution_timeout == timedelta(minutes=20)
     assert set(generate.template_fields) == {"request", "report_path"}
     assert f"engine:{engine['type']}" in dag.tags

@@ -44,7 +44,7 @@ def test_no_move_goes_backwards_along_the_happy_path():
 def test_the_error_names_both_states_and_the_allowed_ones():
     with pytest.raises(IllegalTransition) as caught:
         check_transition("GENERATED", "PENDING")
-    assert str(caught.value) == "a request cannot move from GENERATED to PENDING (allowed from GENERATED: DISTRIBUTED, FAILED)"
+    assert str(caught.value) == "a request cannot move from GENERATED to PENDING (allowed from GENERATED: DISTRIBUTED, FAILED, HELD)"
     assert (caught.value.old, caught.value.new) == (Status.GENERATED, Status.PENDING)
 
 
