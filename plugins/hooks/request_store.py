@@ -318,6 +318,19 @@ class RequestStoreHook(BaseHook):
             )
         return bool(marked)
 
+    # --- retry and housekeeping -----------------------------------------------------------------
+
+    def held_requests(self) -> list[dict[str, Any]]:
+        """Requests waiting in HELD for the retry DAG, oldest first."""
+        return self._query("select_held", {})
+
+    def stuck_requests(self, before: datetime) -> list[dict[str, Any]]:
+        """Requests still in flight (IN_PROGRESS, GENERATED, DISTRIBUTED) with no move since ``before``.
+
+        :param before: the moment a live run would have moved them by.
+        """
+        return self._query("select_stuck", {"before": before})
+
     # --- events, errors, deliveries -------------------------------------------------------------
 
     def record_event(self, request_id: str, event_type: str, actor: Actor, details: Mapping[str, Any] | None = None) -> None:

@@ -203,12 +203,17 @@ class FinalizeOperator(BaseOperator):
         self.event = event
 
     def execute(self, context: Context) -> dict[str, Any]:
-        moved = request_store().move(
-            self.request["request_id"], Status.DISTRIBUTED, Status.COMPLETED, actor(context),
+        store = request_store()
+        me = actor(context)
+        moved = store.move(
+            self.request["request_id"], Status.DISTRIBUTED, Status.COMPLETED, me,
             details={"artifacts": len(self.event["artifacts"]), "deliveries": len(self.event["deliveries"])},
         )
         if not moved:
             self.log.info("request %s: was not DISTRIBUTED; its status is left alone", self.request["request_id"])
+        elif self.request.get("trigger_type") == "RETRY":
+            # The seeds' RETRIED: a held request that the retry DAG re-sent has gone through.
+            store.record_event(self.request["request_id"], "RETRY", me, {"result": "RETRIED"})
         summary = {
             "request_id": self.request["request_id"],
             "status": "COMPLETED",

@@ -12,14 +12,20 @@ from reporting.definition import RetryPolicy as RetrySettings
 
 
 def exception_names(exc: BaseException) -> set[str]:
-    """The names a definition may use for an exception: class names and dotted paths along its MRO.
+    """The names a definition may use for an exception: class names and dotted paths along its MRO,
+    and those of the exceptions it wraps (a delivery error raised from an ``OSError``).
 
     :param exc: the exception.
     """
     names: set[str] = set()
-    for cls in type(exc).__mro__:
-        names.add(cls.__name__)
-        names.add(f"{cls.__module__}.{cls.__qualname__}")
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        for cls in type(current).__mro__:
+            names.add(cls.__name__)
+            names.add(f"{cls.__module__}.{cls.__qualname__}")
+        current = current.__cause__ or current.__context__
     return names
 
 

@@ -215,3 +215,42 @@ def _sending_gate_on(request):
 
         Variable.delete(SEND_REPORTS_VARIABLE)
     yield
+
+
+# --- the sample report, run in-process -----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sample_db(tmp_path_factory) -> Path:
+    """The demo's SQLite sample database."""
+    from support.runs import ROOT, load_module
+
+    path = tmp_path_factory.mktemp("sample") / "sample.db"
+    load_module("create_sample_db", ROOT / "scripts" / "create_sample_db.py").create(path)
+    return path
+
+
+@pytest.fixture
+def report_env(airflow_db, sample_db, tmp_path, monkeypatch) -> Path:
+    """Connections, staging and output folder for running report DAGs; yields the output folder."""
+    out = tmp_path / "out"
+    monkeypatch.setenv("AIRFLOW_CONN_REPORTING_SAMPLE_DB", json.dumps({"conn_type": "sqlite", "host": str(sample_db)}))
+    monkeypatch.setenv(STORE_ENV, json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "requests.db")}))
+    monkeypatch.setenv("REPORTING_OUTPUT_DIR", str(out))
+    monkeypatch.setenv("AIRFLOW__REPORTING__STAGING_ROOT", (tmp_path / "staging").as_uri())
+    _fresh_store()
+    return out
+
+
+@pytest.fixture(scope="session")
+def factory():
+    """dags/report_factory.py, imported once."""
+    from support.runs import ROOT, load_module
+
+    return load_module("report_factory_it", ROOT / "dags" / "report_factory.py")
+
+
+@pytest.fixture
+def sample_dag(factory):
+    """A fresh sample report DAG (in-process runs write a run's conf into the DAG's params)."""
+    return factory.build_all()["report__sales_summary"]

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import importlib.util
-import itertools
-import json
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import openpyxl
@@ -16,75 +13,19 @@ import pytest
 from pypdf import PdfReader
 
 from hooks.request_store import RequestStoreHook
-from operators.request_context import request_id_for_run
+from support.runs import RUN_AFTER, moves, request_of, task_states, test_run
 
 ROOT = Path(__file__).resolve().parents[2]
-RUN_AFTER = datetime(2026, 11, 20, 7, 0, tzinfo=timezone.utc)
-_runs = itertools.count()
-
-
-def _test_run(dag, conf=None, moment=None):
-    """One ``dag.test()`` run with its own run id (run ids derive from the run time).
-
-    Passing the moment of an earlier run re-runs that same run id with fresh task instances,
-    which is what clearing a DAG run in the UI does.
-    """
-    moment = moment or RUN_AFTER + timedelta(seconds=next(_runs))
-    return dag.test(run_after=moment, logical_date=moment, run_conf=conf)
-
-
-def _load_module(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def sample_db(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("sample") / "sample.db"
-    _load_module("create_sample_db", ROOT / "scripts" / "create_sample_db.py").create(path)
-    return path
-
-
-@pytest.fixture
-def report_env(airflow_db, sample_db, tmp_path, monkeypatch) -> Path:
-    out = tmp_path / "out"
-    monkeypatch.setenv("AIRFLOW_CONN_REPORTING_SAMPLE_DB", json.dumps({"conn_type": "sqlite", "host": str(sample_db)}))
-    monkeypatch.setenv("AIRFLOW_CONN_REPORTING_REQUEST_STORE", json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "requests.db")}))
-    monkeypatch.setenv("REPORTING_OUTPUT_DIR", str(out))
-    monkeypatch.setenv("AIRFLOW__REPORTING__STAGING_ROOT", (tmp_path / "staging").as_uri())
-    RequestStoreHook().apply_schema()
-    return out
-
-
-def _request_of(run) -> str:
-    return request_id_for_run(run.dag_id, run.run_id)
-
-
-def _moves(trail) -> list[tuple]:
-    return [(e["old_status"], e["new_status"]) for e in trail["events"] if e["event_type"] == "STATUS_CHANGE"]
-
-
-@pytest.fixture(scope="module")
-def factory():
-    return _load_module("report_factory_it", ROOT / "dags" / "report_factory.py")
-
-
-@pytest.fixture
-def sample_dag(factory):
-    # A fresh DAG per test: in-process runs write the run's conf into the DAG's params.
-    return factory.build_all()["report__sales_summary"]
+_test_run = test_run
+_request_of = request_of
+_moves = moves
+_task_states = task_states
 
 
 def _expected_rows(db: Path, region: str, start: str) -> list[tuple]:
     sql = (ROOT / "include" / "sql" / "sales_summary.sql").read_text()
     with sqlite3.connect(db) as conn:
         return conn.execute(sql, {"region": region, "start_date": start}).fetchall()
-
-
-def _task_states(run) -> dict[str, str]:
-    return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
 
 
 def test_sample_report_runs_and_delivers_pdf_xlsx_csv(sample_dag, report_env, sample_db):

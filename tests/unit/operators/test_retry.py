@@ -65,3 +65,14 @@ def test_exception_names_cover_class_names_and_dotted_paths():
 def test_bad_error_names_are_refused(bad):
     with pytest.raises(ValueError, match="is not an exception class name"):
         RetryPolicy.model_validate({"retryable_errors": bad})
+
+
+def test_wrapped_causes_count():
+    try:
+        try:
+            raise FileExistsError("blocked")
+        except OSError as exc:
+            raise RuntimeError("target 'nas' (local): blocked") from exc
+    except RuntimeError as wrapped:
+        assert "FileExistsError" in exception_names(wrapped)
+        assert ReportRetryPolicy(non_retryable=["FileExistsError"]).evaluate(wrapped, 1, 3).action is RetryAction.FAIL
