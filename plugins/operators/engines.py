@@ -170,26 +170,36 @@ class SqlReportOperator(ReportEngineOperator):
     ) -> list[RenderResult]:
         engine = self.definition.engine
         sql_text = (sql_dir() / engine.sql).read_text(encoding="utf-8")
-        hook = BaseHook.get_connection(engine.conn_id).get_hook()
-        conn = hook.get_conn()
+        connection = BaseHook.get_connection(engine.conn_id)
+        kind = (connection.conn_type or "").lower()
+        conn = connection.get_hook().get_conn()
         try:
             try:
                 statement, bound = bind(sql_text, parameters, paramstyle_of(conn))
             except BindError as exc:
                 raise AirflowFailException(f"{engine.sql}: {exc}") from None
-            cursor = conn.cursor()
+            # A PostgreSQL client cursor loads the whole result at execute; a named (server-side)
+            # cursor streams it, so memory stays at one batch.
+            cursor = conn.cursor(name=f"report_{self.definition.id}") if kind in ("postgres", "postgresql") else conn.cursor()
             try:
                 cursor.execute(statement, bound)
                 columns = [column[0] for column in cursor.description]
                 renderers = [open_renderer(fmt, path, columns, context) for fmt, path in paths.items()]
-                return render_all(renderers, self._batches(cursor, engine.batch_size))
+                return render_all(renderers, self._batches(cursor, engine.batch_size, kind))
             finally:
                 cursor.close()
         finally:
             conn.close()
 
     @staticmethod
-    def _batches(cursor: Any, size: int) -> Iterator[Sequence[Sequence[Any]]]:
+    def _batches(cursor: Any, size: int, kind: str) -> Iterator[Sequence[Sequence[Any]]]:
+        if kind == "snowflake" and hasattr(cursor, "fetch_pandas_batches"):
+            # Snowflake hands results over in Arrow chunks; reading them as frames avoids a
+            # Python object per cell on the way in.
+            for frame in cursor.fetch_pandas_batches():
+                if len(frame):
+                    yield list(frame.itertuples(index=False, name=None))
+            return
         while rows := cursor.fetchmany(size):
             yield rows
 
