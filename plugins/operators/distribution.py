@@ -15,14 +15,13 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from operators.request_context import actor, request_store
 from operators.sending_gate import hold_if_paused
-from operators.staging import copy_staged
+from operators.staging import S3Location, copy_staged
 from reporting.definition import EmailTarget, LocalTarget, ReportDefinition, S3Target, SftpTarget, SmbTarget
 from reporting.naming import NamingContext, render_filename, render_header, render_key, render_text
 from reporting.targets import target_from_spec
@@ -215,15 +214,10 @@ def deliver_email(
 
 
 def _link(artifact: dict[str, Any], target: EmailTarget) -> str:
-    # Parsed by hand: ObjectStoragePath's S3 backend (s3fs) is not needed just to sign a URL.
-    parsed = urlsplit(artifact["uri"])
-    if parsed.scheme in ("s3", "s3a"):
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-        conn_id, _, bucket = parsed.netloc.rpartition("@")
-        hook = S3Hook(aws_conn_id=conn_id or "aws_default")
-        return hook.generate_presigned_url(
-            client_method="get_object", params={"Bucket": bucket, "Key": parsed.path.lstrip("/")},
+    if artifact["uri"].startswith("s3://"):
+        location = S3Location.parse(artifact["uri"])
+        return location.hook().generate_presigned_url(
+            client_method="get_object", params={"Bucket": location.bucket, "Key": location.key},
             expires_in=int(target.link_expiry.total_seconds()),
         )
     return artifact["uri"]
