@@ -13,6 +13,7 @@ import csv
 import hashlib
 import logging
 import tempfile
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import accumulate
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ import xlsxwriter
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase import pdfdoc
 from reportlab.pdfbase.pdfmetrics import getFont
 from reportlab.pdfgen import canvas
 
@@ -409,6 +411,7 @@ class PdfRenderer(Renderer):
             align_right=True,
         )
         self._canvas.showPage()
+        _compress_last_page(self._canvas)
         # showPage() resets the graphics state, including the current font.
         self._font = None
 
@@ -609,3 +612,26 @@ def render_all(renderers: Sequence[Renderer], batches: Iterable[Sequence[Sequenc
         for renderer in renderers:
             renderer.abort()
         raise
+
+
+def _compress_last_page(pdf: canvas.Canvas) -> None:
+    """Compress the page just finished now, not when the document is saved.
+
+    reportlab keeps every page's drawing commands as text until ``save()``, so memory grew
+    with the row count (about 0.6 KB per row). A page whose contents are already a
+    Flate-compressed stream is written as it is, so only compressed bytes stay in memory.
+
+    :param pdf: the canvas that has just shown a page.
+    """
+    page = pdf._doc.Pages.pages[-1]
+    if not page.stream:
+        return
+    # the same encoding reportlab applies when it compresses at save time
+    text = page.stream.encode("utf8") if isinstance(page.stream, str) else page.stream
+    dictionary = pdfdoc.PDFDictionary()
+    dictionary["Filter"] = pdfdoc.PDFArray([pdfdoc.PDFName(pdfdoc.PDFZCompress.pdfname)])
+    contents = pdfdoc.PDFStream(dictionary=dictionary, content=zlib.compress(text))
+    contents.__Comment__ = "page stream"
+    page.Contents = contents
+    page.stream = None
+
