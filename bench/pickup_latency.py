@@ -190,10 +190,7 @@ def measure(store_name: str, requests: int, poll: float) -> dict:
             cycles = 0
             while not done.is_set():
                 moment = datetime(2026, 11, 1, tzinfo=timezone.utc) + timedelta(seconds=next(moments))
-                t = time.time()
                 dag.test(run_after=moment, logical_date=moment)
-                if os.environ.get("BENCH_DEBUG"):
-                    print(f"cycle {cycles}: {t:.2f} -> {time.time():.2f}", file=sys.stderr)
                 cycles += 1
             inserter.join()
     finally:
@@ -201,9 +198,6 @@ def measure(store_name: str, requests: int, poll: float) -> dict:
         os.environ.pop(STORE_ENV, None)
     if errors:
         raise errors[0]
-    if os.environ.get("BENCH_DEBUG"):
-        for r in inserted:
-            print(f"{r}: inserted {inserted[r]:.2f} started {started_runs[r]:.2f}", file=sys.stderr)
     latencies = sorted(started_runs[r] - inserted[r] for r in inserted if not r.endswith("warmup"))
     q = statistics.quantiles(latencies, n=100, method="inclusive")
     return {"store": store_name, "requests": len(latencies), "poll_s": poll, "intake_runs": cycles,
