@@ -1,13 +1,23 @@
-"""Benchmark: how long it takes to read N report definitions and to build their DAGs.
+"""Benchmark: parse cost of N report definitions, ours side by side with dag-factory and a static file.
 
-Generates N variations of the sample definition in a temporary folder, then measures, in
-fresh subprocesses so imports are not shared:
-  * load:   YAML + pydantic validation of every file (reporting.loader.load_definitions)
-  * dagbag: a full Airflow DagBag parse of dags/report_factory.py over those files
-  * one:    the same parse when only one DAG is wanted (Airflow's parsing context, as at task start)
+Generates N variations of the sample definition (include/reports/sales_summary.yaml) and the
+same N reports in two other shapes a user might pick instead, then measures each in fresh
+subprocesses (imports are not shared between runs):
+  * load:        YAML + pydantic validation of every definition (reporting.loader)
+  * ours:        a full Airflow DagBag parse of dags/report_factory.py over the definitions
+  * dag-factory: a DagBag parse of one loader file calling dagfactory.load_yaml_dags over N
+                 YAML files with the same DAG settings and the same six tasks
+  * static:      a DagBag parse of one hand-written Python file declaring the N DAGs (the floor)
+  * one:         the parse when only one DAG is wanted (Airflow's parsing context, as at task start)
 
-Usage: python bench/parse_definitions.py [--counts 100 1000] [--repeat 3]
-Prints a table; figures are wall-clock seconds, best of --repeat, and peak RSS in MiB.
+Each DAG has the same shape in all three: claim -> targets, generate -> distribute (mapped over
+targets' output) -> notify -> finalize, with the same default_args, cron schedule, tags, params
+and doc. Ours uses the package's operators; the other two use PythonOperator with a no-op
+callable (bench/noop.py), which is what a hand-written DAG would call.
+
+Usage: python bench/parse_definitions.py [--counts 100 1000 5000] [--repeat 3] [--json out.json]
+Figures: wall-clock seconds (best of --repeat; counts above 1,000 run once) and peak RSS in MiB of the parsing process.
+dag-factory must be importable (make bench puts it on PYTHONPATH from .bench-site/).
 """
 
 from __future__ import annotations
@@ -24,11 +34,12 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "include" / "reports" / "sales_summary.yaml"
 
 _CHILD = r"""
 import json, os, resource, sys, time
 sys.path.insert(0, {plugins!r})
-mode = sys.argv[1]
+mode, target = sys.argv[1], sys.argv[2]
 start = time.perf_counter()
 if mode == "load":
     from reporting.loader import load_definitions
@@ -36,12 +47,25 @@ if mode == "load":
     count, errors = len(result.definitions), len(result.errors)
 else:
     from airflow.dag_processing.dagbag import DagBag
-    bag = DagBag(dag_folder={factory!r})
+    bag = DagBag(dag_folder=target)
     count, errors = len(bag.dags), len(bag.import_errors)
+    if errors:
+        print(json.dumps(bag.import_errors)[:2000], file=sys.stderr)
 elapsed = time.perf_counter() - start
 print(json.dumps({{"seconds": elapsed, "count": count, "errors": errors,
                   "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
+
+# The DAG-level settings every variant shares, taken from the sample definition.
+_DOC = "# Benchmark report {i}\n\nEvery sale line since **start_date**."
+_DEFAULT_ARGS = {
+    "owner": "bi-team",
+    "retries": 2,
+    "retry_delay_sec": 1,
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay_sec": 60,
+    "execution_timeout_sec": 1800,
+}
 
 
 def write_definitions(folder: Path, count: int) -> None:
@@ -50,41 +74,162 @@ def write_definitions(folder: Path, count: int) -> None:
     :param folder: where to write them.
     :param count: how many.
     """
-    base = yaml.safe_load((ROOT / "include" / "reports" / "sales_summary.yaml").read_text())
+    base = yaml.safe_load(SAMPLE.read_text())
     for i in range(count):
         data = dict(base, id=f"bench_report_{i:05d}", title=f"Benchmark report {i}", priority=1 + i % 10)
         data["schedule"] = dict(base["schedule"], cron=f"{i % 60} {i % 24} * * *")
         (folder / f"bench_report_{i:05d}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
 
 
-def measure(mode: str, env: dict[str, str], repeat: int) -> dict[str, float]:
+def write_dag_factory(folder: Path, count: int) -> Path:
+    """Write the same reports as dag-factory YAML (one file each) and the loader file; return the loader.
+
+    :param folder: where to write them.
+    :param count: how many.
+    """
+    configs = folder / "configs"
+    configs.mkdir()
+    for i in range(count):
+        noop = "bench.noop.noop"
+        dag = {
+            "default_args": {
+                "owner": "bi-team",
+                "retries": 2,
+                "retry_delay_sec": 1,
+                "retry_exponential_backoff": True,
+                "execution_timeout_secs": 1800,
+                "priority_weight": 1 + i % 10,
+                "start_date": "2026-01-01",
+            },
+            "description": f"Benchmark report {i}",
+            "doc_md": _DOC.format(i=i),
+            "schedule": f"{i % 60} {i % 24} * * *",
+            "catchup": False,
+            "tags": ["engine:sql", "report", "sales", "sample"],
+            "render_template_as_native_obj": True,
+            "params": {"region": "ALL", "start_date": "2026-01-01"},
+            "tasks": [
+                {"task_id": "claim", "operator": "airflow.providers.standard.operators.python.PythonOperator",
+                 "python_callable": noop},
+                {"task_id": "targets", "operator": "airflow.providers.standard.operators.python.PythonOperator",
+                 "python_callable": noop, "dependencies": ["claim"]},
+                {"task_id": "generate", "operator": "airflow.providers.standard.operators.python.PythonOperator",
+                 "python_callable": noop, "dependencies": ["claim"]},
+                {"task_id": "distribute", "operator": "airflow.providers.standard.operators.python.PythonOperator",
+                 "python_callable": noop, "expand": {"op_args": "targets.output"},
+                 "dependencies": ["generate", "targets"]},
+                {"task_id": "notify", "operator": "airflow.providers.standard.operators.python.PythonOperator",
+                 "python_callable": noop, "dependencies": ["distribute"]},
+                {"task_id": "finalize", "operator": "airflow.providers.standard.operators.python.PythonOperator",
+                 "python_callable": noop, "dependencies": ["notify"]},
+            ],
+        }
+        (configs / f"report__bench_report_{i:05d}.yaml").write_text(
+            yaml.safe_dump({f"report__bench_report_{i:05d}": dag}, sort_keys=False)
+        )
+    loader = folder / "dag_factory_reports.py"
+    loader.write_text(
+        "# airflow DAG file (the words 'airflow' and 'dag' let the safe-mode scan pick it up)\n"
+        "from dagfactory import load_yaml_dags\n\n"
+        f"load_yaml_dags(globals_dict=globals(), dags_folder={str(configs)!r})\n"
+    )
+    return loader
+
+
+def write_static(folder: Path, count: int) -> Path:
+    """Write one hand-written-style Python file declaring the same ``count`` DAGs; return its path.
+
+    :param folder: where to write it.
+    :param count: how many DAGs.
+    """
+    head = '''"""Hand-written reports: the floor of the parse benchmark."""
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG, Param
+from airflow.sdk.definitions.timetables.trigger import CronTriggerTimetable
+from airflow.providers.standard.operators.python import PythonOperator
+
+from bench.noop import noop
+
+'''
+    block = '''
+with DAG(
+    dag_id="report__bench_report_{i:05d}",
+    description="Benchmark report {i}",
+    doc_md={doc!r},
+    schedule=CronTriggerTimetable("{m} {h} * * *", timezone="Europe/London"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="Europe/London"),
+    catchup=False,
+    tags=["engine:sql", "report", "sales", "sample"],
+    params={{
+        "region": Param("ALL", type="string", enum=["ALL", "EMEA", "AMER", "APAC"], description="Sales region, or ALL"),
+        "start_date": Param("2026-01-01", type="string", format="date", description="First sale date included"),
+    }},
+    default_args={{
+        "owner": "bi-team", "retries": 2, "retry_delay": timedelta(seconds=1),
+        "retry_exponential_backoff": 2.0, "max_retry_delay": timedelta(seconds=60),
+        "execution_timeout": timedelta(minutes=30), "priority_weight": {p},
+    }},
+    render_template_as_native_obj=True,
+) as dag_{i}:
+    claim = PythonOperator(task_id="claim", python_callable=noop)
+    targets = PythonOperator(task_id="targets", python_callable=noop)
+    generate = PythonOperator(task_id="generate", python_callable=noop)
+    distribute = PythonOperator.partial(task_id="distribute", python_callable=noop).expand(op_args=targets.output)
+    notify = PythonOperator(task_id="notify", python_callable=noop)
+    finalize = PythonOperator(task_id="finalize", python_callable=noop)
+    claim >> [targets, generate]
+    generate >> distribute >> notify >> finalize
+'''
+    body = "".join(
+        block.format(i=i, doc=_DOC.format(i=i), m=i % 60, h=i % 24, p=1 + i % 10) for i in range(count)
+    )
+    path = folder / "static_reports.py"
+    path.write_text(head + body)
+    return path
+
+
+def measure(mode: str, target: Path, env: dict[str, str], repeat: int, expected: int) -> dict[str, float]:
     """Run one measurement in fresh interpreters and keep the fastest.
 
     :param mode: ``load`` or ``dagbag``.
+    :param target: the DAG file to parse (ignored for ``load``).
     :param env: the environment of the child process.
     :param repeat: how many runs.
+    :param expected: how many DAGs (or definitions) the run must produce.
     """
-    code = _CHILD.format(plugins=str(ROOT / "plugins"), factory=str(ROOT / "dags" / "report_factory.py"))
+    code = _CHILD.format(plugins=str(ROOT / "plugins"))
     runs = []
     for _ in range(repeat):
-        out = subprocess.run(
-            [sys.executable, "-c", code, mode], env=env, capture_output=True, text=True, check=True
-        ).stdout
-        runs.append(json.loads(out.strip().splitlines()[-1]))
+        proc = subprocess.run(
+            [sys.executable, "-c", code, mode, str(target)], env=env, capture_output=True, text=True
+        )
+        if proc.returncode:
+            raise SystemExit(f"{mode} {target.name}: failed\n{proc.stderr[-3000:]}")
+        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     best = min(runs, key=lambda r: r["seconds"])
-    if best["errors"]:
-        raise SystemExit(f"{mode}: {best['errors']} errors while parsing")
+    if best["errors"] or best["count"] != expected:
+        raise SystemExit(f"{mode} {target.name}: {best['count']} DAGs (wanted {expected}), {best['errors']} errors\n"
+                         f"{proc.stderr[-3000:]}")
     return best
 
 
-def main() -> None:
-    """Generate the definitions, measure, print the table."""
+def main(argv: list[str] | None = None) -> dict:
+    """Generate the definitions in each shape, measure, print the table; return the figures.
+
+    :param argv: command-line arguments.
+    """
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--counts", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--counts", type=int, nargs="+", default=[100, 1000, 5000])
     parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(f"{'definitions':>12} {'load s':>8} {'ms/def':>7} {'dagbag s':>9} {'ms/dag':>7} {'one-dag s':>10} {'RSS MiB':>8}")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    print(f"parse cost: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+          f"best of {args.repeat}, seconds / peak RSS MiB")
+    print(f"{'defs':>6} {'load s':>7} | {'ours s':>7} {'MiB':>5} | {'dag-fac s':>9} {'MiB':>5} | "
+          f"{'static s':>8} {'MiB':>5} | {'ours/static':>11} {'ours/d-f':>8} | {'one ours':>8} {'one d-f':>7} {'one static':>10}")
+    results = []
     with tempfile.TemporaryDirectory(prefix="bench-defs-") as tmp:
         home = Path(tmp) / "airflow"
         home.mkdir()
@@ -92,24 +237,54 @@ def main() -> None:
             folder = Path(tmp) / f"defs_{count}"
             folder.mkdir()
             write_definitions(folder, count)
+            dag_factory = write_dag_factory(folder, count)
+            static = write_static(folder, count)
             env = dict(
                 os.environ,
                 AIRFLOW_HOME=str(home),
                 AIRFLOW__CORE__LOAD_EXAMPLES="False",
                 AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"),
                 AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home / 'airflow.db'}",
-                PYTHONPATH=str(ROOT / "plugins"),
+                # Airflow gives up on a DAG file after 30 s by default; here we want the time, however long.
+                AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="900",
+                # dag-factory would otherwise call home on every parse.
+                AIRFLOW__DAG_FACTORY__ENABLE_TELEMETRY="False",
+                DO_NOT_TRACK="1",
+                PYTHONPATH=os.pathsep.join(
+                    p for p in (str(ROOT / "plugins"), str(ROOT), os.environ.get("PYTHONPATH", "")) if p
+                ),
                 REPORTING_DEFINITIONS_DIR=str(folder),
             )
-            load = measure("load", env, args.repeat)
-            dagbag = measure("dagbag", env, args.repeat)
-            one = measure("dagbag", dict(env, _AIRFLOW_PARSING_CONTEXT_DAG_ID="report__bench_report_00007"), args.repeat)
-            assert load["count"] == dagbag["count"] == count and one["count"] == 1
+            # Above 1,000 definitions one run takes tens of seconds and noise is small: run once.
+            repeat = args.repeat if count <= 1000 else 1
+            one_env = dict(env, _AIRFLOW_PARSING_CONTEXT_DAG_ID="report__bench_report_00007")
+            ours_file = ROOT / "dags" / "report_factory.py"
+            row = {
+                "definitions": count,
+                "repeat": repeat,
+                "load": measure("load", ours_file, env, repeat, count),
+                "ours": measure("dagbag", ours_file, env, repeat, count),
+                "dag_factory": measure("dagbag", dag_factory, env, repeat, count),
+                "static": measure("dagbag", static, env, repeat, count),
+                "one_ours": measure("dagbag", ours_file, one_env, repeat, 1),
+                # Neither alternative looks at the parsing context: a task start parses every DAG.
+                "one_dag_factory": measure("dagbag", dag_factory, one_env, 1, count),
+                "one_static": measure("dagbag", static, one_env, 1, count),
+            }
+            row["ours_vs_static"] = row["ours"]["seconds"] / row["static"]["seconds"]
+            row["ours_vs_dag_factory"] = row["ours"]["seconds"] / row["dag_factory"]["seconds"]
+            results.append(row)
             print(
-                f"{count:>12} {load['seconds']:>8.3f} {1000 * load['seconds'] / count:>7.2f}"
-                f" {dagbag['seconds']:>9.3f} {1000 * dagbag['seconds'] / count:>7.2f}"
-                f" {one['seconds']:>10.3f} {dagbag['rss_mib']:>8.0f}"
+                f"{count:>6} {row['load']['seconds']:>7.2f} | {row['ours']['seconds']:>7.2f} {row['ours']['rss_mib']:>5.0f} | "
+                f"{row['dag_factory']['seconds']:>9.2f} {row['dag_factory']['rss_mib']:>5.0f} | "
+                f"{row['static']['seconds']:>8.2f} {row['static']['rss_mib']:>5.0f} | "
+                f"{row['ours_vs_static']:>10.2f}x {row['ours_vs_dag_factory']:>7.2f}x | "
+                f"{row['one_ours']['seconds']:>8.2f} {row['one_dag_factory']['seconds']:>7.2f} {row['one_static']['seconds']:>10.2f}",
+                flush=True,
             )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return {"parse": results}
 
 
 if __name__ == "__main__":

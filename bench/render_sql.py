@@ -12,7 +12,7 @@ so what is left is what rendering holds. Flat growth across row counts means mem
 grow with the rows.
 
 Usage: python bench/render_sql.py [--rows 1000000] [--batch 10000]
-       [--csv 100000 1000000] [--xlsx 100000 1000000] [--pdf 5000 50000]
+       [--csv 10000 100000 1000000] [--xlsx ...] [--pdf 10000 50000] [--json out.json]
 Never part of the test suite.
 """
 
@@ -47,7 +47,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 sys.path.insert(0, {plugins!r})
 import psycopg2
-from reporting.renderers import RenderContext, open_renderer
 
 def rss_mib():
     with open("/proc/self/status") as status:
@@ -56,27 +55,85 @@ def rss_mib():
                 return int(line.split()[1]) / 1024
     return 0.0
 
+kind, fmt, limit, size = {kind!r}, {fmt!r}, {rows}, {batch}
+# Import the writer before measuring the base RSS, so growth is what rendering holds, not code.
+if kind == "ours":
+    from reporting.renderers import RenderContext, open_renderer
+elif fmt == "csv":
+    import pandas as pd
+elif fmt == "xlsx":
+    import xlsxwriter
+else:
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.pdfgen import canvas
+
 conn = psycopg2.connect(**{pg!r})
-context = RenderContext("Sales benchmark", "bench", {{"limit": {rows}}}, datetime.now(timezone.utc))
 with tempfile.TemporaryDirectory() as folder:
-    # A named cursor is a server-side cursor: the server keeps the result, we fetch one batch at a time.
-    cursor = conn.cursor(name="bench")
-    cursor.itersize = {batch}
-    cursor.execute({sql!r}, {params!r})
-    base = rss_mib()
-    started = time.perf_counter()
-    first = cursor.fetchmany({batch})
-    columns = [c[0] for c in cursor.description]
-    renderer = open_renderer({fmt!r}, Path(folder) / "out.{fmt}", columns, context)
-    batch = first
-    while batch:
-        renderer.write_batch(batch)
-        batch = cursor.fetchmany({batch})
-    result = renderer.close()
+    out = Path(folder) / ("out." + fmt)
+    if kind == "floor" and fmt == "csv":
+        # The pandas floor: the whole result in memory as one frame, then one to_csv call.
+        cursor = conn.cursor()
+        base = rss_mib()
+        started = time.perf_counter()
+        cursor.execute({sql!r}, {params!r})
+        frame = pd.DataFrame(cursor.fetchall(), columns=[c[0] for c in cursor.description])
+        frame.to_csv(out, index=False)
+        rows = len(frame)
+    else:
+        # A named cursor is a server-side cursor: the server keeps the result, we fetch one batch at a time.
+        cursor = conn.cursor(name="bench")
+        cursor.itersize = size
+        base = rss_mib()
+        started = time.perf_counter()
+        cursor.execute({sql!r}, {params!r})
+        batch = cursor.fetchmany(size)
+        columns = [c[0] for c in cursor.description]
+        rows = 0
+        if kind == "ours":
+            context = RenderContext("Sales benchmark", "bench", {{"limit": limit}}, datetime.now(timezone.utc))
+            renderer = open_renderer(fmt, out, columns, context)
+            while batch:
+                renderer.write_batch(batch)
+                batch = cursor.fetchmany(size)
+            rows = renderer.close().rows
+        elif fmt == "xlsx":
+            # The xlsxwriter floor: constant_memory, each row written as fetched, no per-cell typing.
+            book = xlsxwriter.Workbook(str(out), {{"constant_memory": True}})
+            sheet = book.add_worksheet("Data")
+            sheet.write_row(0, 0, columns)
+            while batch:
+                for row in batch:
+                    rows += 1
+                    sheet.write_row(rows, 0, row)
+                batch = cursor.fetchmany(size)
+            book.close()
+        else:
+            # The reportlab floor: the same table drawn cell by cell on a canvas, header on each page.
+            page = canvas.Canvas(str(out), pagesize=landscape(A4) if len(columns) > 6 else A4, pageCompression=1)
+            width, height = page._pagesize
+            step = (width - 72) / len(columns)
+            y = 0
+            while batch:
+                for row in batch:
+                    if y < 50:
+                        if rows:
+                            page.showPage()
+                        page.setFont("Helvetica-Bold", 8)
+                        y = height - 50
+                        for col, name in enumerate(columns):
+                            page.drawString(36 + col * step, y, name)
+                        page.setFont("Helvetica", 8)
+                    y -= 14
+                    for col, value in enumerate(row):
+                        page.drawString(36 + col * step, y, "" if value is None else str(value))
+                    rows += 1
+                batch = cursor.fetchmany(size)
+            page.save()
     elapsed = time.perf_counter() - started
+    written = out.stat().st_size
     cursor.close()
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({{"rows": result.rows, "seconds": elapsed, "bytes": result.bytes, "base": base, "peak": peak}}))
+print(json.dumps({{"rows": rows, "seconds": elapsed, "bytes": written, "base": base, "peak": peak}}))
 """
 
 
@@ -86,26 +143,42 @@ def _admin():
     return conn
 
 
-def run_one(dsn: dict, fmt: str, rows: int, batch: int) -> dict:
-    """Render ``rows`` rows to ``fmt`` in a fresh interpreter; return its figures."""
+def run_one(dsn: dict, kind: str, fmt: str, rows: int, batch: int) -> dict:
+    """Render ``rows`` rows to ``fmt`` in a fresh interpreter; return its figures.
+
+    :param dsn: psycopg2 connection keywords of the benchmark database.
+    :param kind: ``ours`` (plugins/reporting/renderers.py) or ``floor`` (the plain library call).
+    :param fmt: csv, xlsx or pdf.
+    :param rows: how many rows to render.
+    :param batch: rows per fetch.
+    """
     # The SQL engine's own binding: :name parameters become the driver's bind parameters.
     sql, params = bind((SQL / "select_sales.sql").read_text(), {"limit": rows}, "pyformat")
-    code = _CHILD.format(plugins=str(ROOT / "plugins"), pg=dsn, rows=rows, batch=batch, fmt=fmt, sql=sql, params=params)
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    code = _CHILD.format(plugins=str(ROOT / "plugins"), pg=dsn, rows=rows, batch=batch, fmt=fmt, sql=sql,
+                         params=params, kind=kind)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(f"{kind} {fmt} {rows}: failed\n{proc.stderr[-3000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    if result["rows"] != rows:
+        raise SystemExit(f"{kind} {fmt} {rows}: wrote {result['rows']} rows")
+    result["rows_per_s"] = rows / result["seconds"]
+    result["growth"] = result["peak"] - result["base"]
+    return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Create the table, render every (format, rows) case, print the table, drop the database.
+def main(argv: list[str] | None = None) -> dict:
+    """Create the table, render every (format, rows) case ours and floor, print the table, drop the database.
 
     :param argv: command-line arguments.
     """
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows in the table")
     parser.add_argument("--batch", type=int, default=10_000, help="rows per fetch")
-    parser.add_argument("--csv", type=int, nargs="*", default=[100_000, 1_000_000])
-    parser.add_argument("--xlsx", type=int, nargs="*", default=[100_000, 1_000_000])
-    parser.add_argument("--pdf", type=int, nargs="*", default=[5_000, 50_000])
+    parser.add_argument("--csv", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--xlsx", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--pdf", type=int, nargs="*", default=[10_000, 50_000])
+    parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     cases = [("csv", n) for n in args.csv] + [("xlsx", n) for n in args.xlsx] + [("pdf", n) for n in args.pdf]
     if max(n for _, n in cases) > args.rows:
@@ -116,25 +189,40 @@ def main(argv: list[str] | None = None) -> int:
     with admin.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')
     dsn = {**PG, "dbname": name}
+    results = []
+    floors = {"csv": "pandas to_csv", "xlsx": "xlsxwriter", "pdf": "reportlab"}
     try:
         started = time.perf_counter()
         with psycopg2.connect(**dsn) as conn, conn.cursor() as cur:
             cur.execute(*bind((SQL / "create_sales.sql").read_text(), {"rows": args.rows}, "pyformat"))
-        print(f"table bench_sales: {args.rows:,} rows in {time.perf_counter() - started:.1f} s "
+        # A fresh table's first reader pays for setting hint bits; vacuum it so no case pays that.
+        vacuum = psycopg2.connect(**dsn)
+        vacuum.autocommit = True
+        with vacuum.cursor() as cur:
+            cur.execute("VACUUM ANALYZE bench_sales")
+        vacuum.close()
+        print(f"render: table bench_sales {args.rows:,} rows in {time.perf_counter() - started:.1f} s "
               f"(PostgreSQL, database {name}); batch {args.batch:,} rows; "
               f"Python {platform.python_version()}, {os.cpu_count()} CPUs")
-        print(f"{'format':<6} {'rows':>10} {'seconds':>8} {'rows/s':>9} {'MiB out':>8} {'peak RSS':>9} {'growth':>8}")
+        print(f"{'format':<6} {'rows':>10} | {'ours rows/s':>11} {'peak':>6} {'growth':>6} | "
+              f"{'floor':<13} {'rows/s':>9} {'peak':>6} {'growth':>6} | {'speed ratio':>11}   (MiB)")
         for fmt, rows in cases:
-            r = run_one(dsn, fmt, rows, args.batch)
-            assert r["rows"] == rows, r
-            print(f"{fmt:<6} {rows:>10,} {r['seconds']:>8.1f} {rows / r['seconds']:>9,.0f} "
-                  f"{r['bytes'] / 2**20:>8.1f} {r['peak']:>7.0f} M {r['peak'] - r['base']:>6.0f} M", flush=True)
+            ours = run_one(dsn, "ours", fmt, rows, args.batch)
+            floor = run_one(dsn, "floor", fmt, rows, args.batch)
+            ratio = ours["rows_per_s"] / floor["rows_per_s"]
+            results.append({"format": fmt, "rows": rows, "ours": ours, "floor": floor,
+                            "floor_name": floors[fmt], "speed_vs_floor": ratio})
+            print(f"{fmt:<6} {rows:>10,} | {ours['rows_per_s']:>11,.0f} {ours['peak']:>6.0f} {ours['growth']:>6.0f} | "
+                  f"{floors[fmt]:<13} {floor['rows_per_s']:>9,.0f} {floor['peak']:>6.0f} {floor['growth']:>6.0f} | "
+                  f"{ratio:>10.2f}x", flush=True)
     finally:
         with admin.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
-    return 0
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return {"render": results}
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
