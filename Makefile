@@ -21,7 +21,7 @@ demo: export REPORTING_OUTPUT_DIR := $(CURDIR)/demo-output
 demo trail: export AIRFLOW_CONN_REPORTING_REQUEST_STORE ?= {"conn_type": "sqlite", "host": "$(CURDIR)/.demo/requests.db"}
 DEMO_DAG := report__sales_summary
 
-.PHONY: help install install-dev demo test validate schema trail bench clean
+.PHONY: help install install-dev demo test validate schema trail bench up down clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -68,6 +68,13 @@ trail: install  ## print a request's status history, errors and deliveries: make
 bench: install-dev  ## run the benchmarks (never part of make test)
 	$(PY) bench/parse_definitions.py
 	$(PY) bench/render_sql.py
+
+up:  ## the full stack in Docker: CeleryExecutor, PostgreSQL, Redis, S3/SFTP/SMTP stand-ins (UI :8080, admin/admin)
+	mkdir -p .compose/logs .compose/staging .compose/output
+	AIRFLOW_UID=$$(id -u) docker compose up -d
+
+down:  ## stop the docker compose stack (keeps its PostgreSQL volume)
+	docker compose down
 
 clean:  ## remove the demo's Airflow home and outputs (keeps .venv)
 	rm -rf .airflow .demo demo-output

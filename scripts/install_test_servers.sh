@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the OS packages the integration tests start servers from, when they are missing:
 #   openssh-server (sshd, ssh-keygen: the SFTP server), samba (smbd, smbpasswd: the SMB server),
-#   rabbitmq-server (the message broker, used as a running service on 127.0.0.1:5672).
+#   rabbitmq-server (the message broker, used as a running service on 127.0.0.1:5672),
+#   chromium and chromium-driver (the end-to-end suite drives Airflow's UI headless through them).
 # S3 (moto) and SMTP (aiosmtpd) are Python packages from requirements-dev.txt. Debian/Ubuntu only;
 # needs root (or passwordless sudo) the first time.
 set -euo pipefail
@@ -12,6 +13,9 @@ command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 command -v smbd >/dev/null 2>&1 || command -v /usr/sbin/smbd >/dev/null 2>&1 || need+=(samba)
 command -v smbpasswd >/dev/null 2>&1 || need+=(samba-common-bin)
 command -v rabbitmq-server >/dev/null 2>&1 || command -v /usr/sbin/rabbitmq-server >/dev/null 2>&1 || need+=(rabbitmq-server)
+# tests/e2e/test_ui.py uses these exact paths: Debian's browser and its matching driver.
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
 
