@@ -286,7 +286,7 @@ def _token(base_url: str) -> str:
     return response.json()["access_token"]
 
 
-@pytest.fixture(scope="package", params=["LocalExecutor"])
+@pytest.fixture(scope="package", params=["LocalExecutor", "CeleryExecutor"])
 def airflow(request, tmp_path_factory) -> Iterator[LiveAirflow]:
     """Airflow 3.3 running as separate components on throwaway PostgreSQL databases; stopped at the end.
 

@@ -27,6 +27,9 @@ def test_rest_api_run_completes_and_delivers(airflow, store):
     run = airflow.wait_for_run(SALES, response.json()["dag_run_id"])
     assert run["state"] == "success", airflow.task_states(SALES, run["dag_run_id"])
     trail = assert_completed(store, request_id, airflow.output_dir / "sales_summary", "API")
+    if airflow.executor == "CeleryExecutor":
+        # the tasks ran on the Celery worker (through Redis), not inside the scheduler
+        assert f"run_id={run['dag_run_id']}" in (airflow.home / "celery-worker.log").read_text()
     assert trail["request"]["requested_by"] == "e2e-suite"
     assert all("EMEA" in Path(d["remote_location"]).name for d in trail["deliveries"])
 
