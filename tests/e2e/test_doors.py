@@ -7,6 +7,7 @@ delivery per format) and the files in the delivery folder, with the checksums th
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -17,21 +18,33 @@ from support.e2e_checks import EVERY_MINUTE_ID, SALES, assert_completed
 
 
 def test_rest_api_run_completes_and_delivers(airflow, store):
-    """A run created with POST /dagRuns (conf with parameters) succeeds and its request is COMPLETED."""
+    """POST /dagRuns with parameters and an extra target of the request's own: success, COMPLETED, both delivered."""
     airflow.unpause(SALES)
     request_id = f"e2e-rest-{uuid.uuid4().hex[:8]}"
+    # The sample definition lets a request add local targets under /tmp/reporting-output only.
+    extra = Path("/tmp/reporting-output") / request_id
     conf = {"request_id": request_id, "parameters": {"region": "EMEA", "start_date": "2026-01-01"},
-            "trigger_type": "API", "requested_by": "e2e-suite"}
-    response = airflow.api("POST", f"/dags/{SALES}/dagRuns", json={"logical_date": None, "conf": conf})
-    assert response.status_code == 200, response.text
-    run = airflow.wait_for_run(SALES, response.json()["dag_run_id"])
-    assert run["state"] == "success", airflow.task_states(SALES, run["dag_run_id"])
-    trail = assert_completed(store, request_id, airflow.output_dir / "sales_summary", "API")
+            "trigger_type": "API", "requested_by": "e2e-suite",
+            "distribution": [{"type": "local", "name": "adhoc_copy", "path": str(extra),
+                              "filename": "{report_id}_{request_id}.{format}"}]}
+    try:
+        response = airflow.api("POST", f"/dags/{SALES}/dagRuns", json={"logical_date": None, "conf": conf})
+        assert response.status_code == 200, response.text
+        run = airflow.wait_for_run(SALES, response.json()["dag_run_id"])
+        assert run["state"] == "success", airflow.task_states(SALES, run["dag_run_id"])
+        folders = {"reports_share": airflow.output_dir / "sales_summary", "adhoc_copy": extra}
+        trail = assert_completed(store, request_id, folders, "API")
+    finally:
+        shutil.rmtree(extra, ignore_errors=True)
+    assert trail["request"]["requested_by"] == "e2e-suite"
+    assert all("EMEA" in Path(d["remote_location"]).name for d in trail["deliveries"]
+               if d["target_key"] == "reports_share")
+    # one mapped distribute task per target
+    assert {k for k in airflow.task_states(SALES, run["dag_run_id"]) if k.startswith("distribute")} == {
+        "distribute[0]", "distribute[1]"}
     if airflow.executor == "CeleryExecutor":
         # the tasks ran on the Celery worker (through Redis), not inside the scheduler
         assert f"run_id={run['dag_run_id']}" in (airflow.home / "celery-worker.log").read_text()
-    assert trail["request"]["requested_by"] == "e2e-suite"
-    assert all("EMEA" in Path(d["remote_location"]).name for d in trail["deliveries"])
 
 
 def test_rest_api_invalid_conf_fails_fast_with_the_reason_in_the_task_log(airflow, store):
