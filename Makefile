@@ -21,7 +21,7 @@ demo: export REPORTING_OUTPUT_DIR := $(CURDIR)/demo-output
 demo trail: export AIRFLOW_CONN_REPORTING_REQUEST_STORE ?= {"conn_type": "sqlite", "host": "$(CURDIR)/.demo/requests.db"}
 DEMO_DAG := report__sales_summary
 
-.PHONY: help install install-dev demo test validate schema trail bench clean
+.PHONY: help install install-dev demo test validate schema trail bench up down clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -77,6 +77,13 @@ $(BENCH_SITE)/.installed: bench/requirements.txt $(VENV)/.dev
 
 bench: $(BENCH_SITE)/.installed  ## run the benchmarks, print a table, write bench/results.json (never part of make test)
 	PYTHONPATH=$(CURDIR)/$(BENCH_SITE) $(PY) bench/run_all.py
+
+up:  ## the full stack in Docker: CeleryExecutor, PostgreSQL, Redis, S3/SFTP/SMTP stand-ins (UI :8080, admin/admin)
+	mkdir -p .compose/logs .compose/staging .compose/output
+	AIRFLOW_UID=$$(id -u) docker compose up -d
+
+down:  ## stop the docker compose stack (keeps its PostgreSQL volume)
+	docker compose down
 
 clean:  ## remove the demo's Airflow home and outputs (keeps .venv)
 	rm -rf .airflow .demo demo-output

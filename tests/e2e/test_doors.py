@@ -1,0 +1,139 @@
+"""Reports through every door of a live Airflow: REST API, worktable intake and schedule.
+
+Each test asserts the request's trail in the store (status history ending COMPLETED, one
+delivery per format) and the files in the delivery folder, with the checksums the store recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from support.e2e_checks import EVERY_MINUTE_ID, SALES, assert_completed
+
+
+def test_rest_api_run_completes_and_delivers(airflow, store):
+    """POST /dagRuns with parameters and an extra target of the request's own: success, COMPLETED, both delivered."""
+    airflow.unpause(SALES)
+    request_id = f"e2e-rest-{uuid.uuid4().hex[:8]}"
+    # The sample definition lets a request add local targets under /tmp/reporting-output only.
+    extra = Path("/tmp/reporting-output") / request_id
+    conf = {"request_id": request_id, "parameters": {"region": "EMEA", "start_date": "2026-01-01"},
+            "trigger_type": "API", "requested_by": "e2e-suite",
+            "distribution": [{"type": "local", "name": "adhoc_copy", "path": str(extra),
+                              "filename": "{report_id}_{request_id}.{format}"}]}
+    try:
+        response = airflow.api("POST", f"/dags/{SALES}/dagRuns", json={"logical_date": None, "conf": conf})
+        assert response.status_code == 200, response.text
+        run = airflow.wait_for_run(SALES, response.json()["dag_run_id"])
+        assert run["state"] == "success", airflow.task_states(SALES, run["dag_run_id"])
+        folders = {"reports_share": airflow.output_dir / "sales_summary", "adhoc_copy": extra}
+        trail = assert_completed(store, request_id, folders, "API")
+    finally:
+        shutil.rmtree(extra, ignore_errors=True)
+    assert trail["request"]["requested_by"] == "e2e-suite"
+    assert all("EMEA" in Path(d["remote_location"]).name for d in trail["deliveries"]
+               if d["target_key"] == "reports_share")
+    # one mapped distribute task per target
+    assert {k for k in airflow.task_states(SALES, run["dag_run_id"]) if k.startswith("distribute")} == {
+        "distribute[0]", "distribute[1]"}
+    if airflow.executor == "CeleryExecutor":
+        # the tasks ran on the Celery worker (through Redis), not inside the scheduler
+        assert f"run_id={run['dag_run_id']}" in (airflow.home / "celery-worker.log").read_text()
+
+
+def test_rest_api_invalid_conf_fails_fast_with_the_reason_in_the_task_log(airflow, store):
+    """Invalid parameters fail the claim task at once, without retries, naming the field in the log."""
+    airflow.unpause(SALES)
+    request_id = f"e2e-bad-{uuid.uuid4().hex[:8]}"
+    conf = {"request_id": request_id, "parameters": {"region": "MARS"}, "trigger_type": "API"}
+    started = time.monotonic()
+    response = airflow.api("POST", f"/dags/{SALES}/dagRuns", json={"logical_date": None, "conf": conf})
+    assert response.status_code == 200, response.text
+    run_id = response.json()["dag_run_id"]
+    run = airflow.wait_for_run(SALES, run_id)
+    assert run["state"] == "failed"
+    states = airflow.task_states(SALES, run_id)
+    assert states["claim"] == "failed"
+    assert states["generate"] in ("upstream_failed", "skipped")
+    claim = airflow.api("GET", f"/dags/{SALES}/dagRuns/{run_id}/taskInstances/claim").json()
+    assert claim["try_number"] == 1, "a refused request must not be retried"
+    log = airflow.task_log(SALES, run_id, "claim")
+    assert "invalid parameters" in log and "region" in log and "MARS" in log, log[-2000:]
+    assert time.monotonic() - started < 120
+    trail = store.trail(request_id)
+    assert trail["request"]["status"] != "COMPLETED"
+    assert trail["deliveries"] == []
+
+
+def test_worktable_row_is_taken_in_and_completed(airflow, store):
+    """A row inserted into report_requests is found by the intake's deferrable sensor and run to COMPLETED."""
+    airflow.unpause(SALES)
+    airflow.unpause("reporting_request_intake")
+    request_id = f"e2e-row-{uuid.uuid4().hex[:8]}"
+    with store._transaction() as tx:
+        tx.execute_text(
+            "INSERT INTO report_requests (request_id, report_id, parameters, priority, requested_by) "
+            "SELECT :request_id, :report_id, JSON_IN(:parameters), :priority, :requested_by",
+            {"request_id": request_id, "report_id": "sales_summary",
+             "parameters": json.dumps({"region": "AMER"}), "priority": 5, "requested_by": "finance-app"},
+        )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        request = store.trail(request_id)["request"]
+        if request and request["status"] in ("COMPLETED", "FAILED"):
+            break
+        time.sleep(2)
+    else:
+        raise AssertionError(f"worktable request {request_id} not finished: {store.trail(request_id)}\n"
+                             f"{airflow.diagnostics()}")
+    trail = assert_completed(store, request_id, airflow.output_dir / "sales_summary", "ADHOC")
+    assert trail["request"]["requested_by"] == "finance-app"
+    sensor_runs = airflow.api("GET", "/dags/reporting_request_intake/dagRuns").json()["dag_runs"]
+    assert sensor_runs, "the intake DAG never ran"
+
+
+def test_schedule_fires_and_makes_a_scheduled_request(airflow, store):
+    """A definition with an every-minute cron runs on its own once unpaused; its request is SCHEDULED."""
+    dag_id = f"report__{EVERY_MINUTE_ID}"
+    airflow.unpause(dag_id)
+    try:
+        deadline = time.monotonic() + 180
+        finished = []
+        while time.monotonic() < deadline and not finished:
+            runs = airflow.api("GET", f"/dags/{dag_id}/dagRuns", params={"run_type": "scheduled"}).json()["dag_runs"]
+            finished = [r for r in runs if r["state"] in ("success", "failed")]
+            time.sleep(2)
+        assert finished, f"no scheduled run of {dag_id} finished\n{airflow.diagnostics()}"
+    finally:
+        # Every minute is only for this test: the rest of the suite runs without it.
+        airflow.unpause(dag_id, paused=True)
+    run = finished[0]
+    assert run["state"] == "success", airflow.task_states(dag_id, run["dag_run_id"])
+    assert run["run_type"] == "scheduled"
+    claimed = airflow.xcom(dag_id, run["dag_run_id"], "claim")
+    assert claimed["trigger_type"] == "SCHEDULED"
+    assert_completed(store, claimed["request_id"], airflow.output_dir / EVERY_MINUTE_ID, "SCHEDULED")
+
+
+def test_tasks_test_wrapper_exits_non_zero_when_the_task_fails(airflow):
+    """`airflow tasks test` exits 0 on a failed task; scripts/airflow_tasks_test.py exits 1, and 0 on success."""
+    wrapper = [sys.executable, str(Path(__file__).resolve().parents[2] / "scripts" / "airflow_tasks_test.py")]
+    claim = ["report__sales_summary", "claim", "2026-06-01"]
+    # The same task against a request store that does not exist: claim cannot record the request and fails.
+    broken = {**airflow.env, "AIRFLOW_CONN_REPORTING_REQUEST_STORE": json.dumps(
+        {**json.loads(airflow.env["AIRFLOW_CONN_REPORTING_REQUEST_STORE"]), "schema": "no_such_database_e2e"})}
+    plain = subprocess.run([str(Path(sys.executable).parent / "airflow"), "tasks", "test", *claim],
+                           env=broken, capture_output=True, text=True, timeout=300)
+    assert plain.returncode == 0, "Airflow's own command now fails on a failed task: the wrapper can go"
+    wrapped = subprocess.run([*wrapper, *claim], env=broken, capture_output=True, text=True, timeout=300)
+    assert wrapped.returncode == 1, wrapped.stdout[-2000:] + wrapped.stderr[-2000:]
+    # the sample report retries, so the failed try ends up_for_retry: a failure all the same
+    assert wrapped.stderr.strip().endswith(("task ended up_for_retry", "task ended failed")), wrapped.stderr[-500:]
+    good = subprocess.run([*wrapper, *claim], env=airflow.env, capture_output=True, text=True, timeout=300)
+    assert good.returncode == 0, good.stdout[-3000:] + good.stderr[-3000:]
