@@ -118,17 +118,24 @@ class HttpEngineHook(BaseHook):
         :param stream: leave the body unread (for downloads).
         :param kwargs: passed to :meth:`requests.Session.request`.
         """
-        path = urlsplit(url).path
         try:
             response = session.request(method, url, timeout=self.timeout, stream=stream, **kwargs)
         except requests.Timeout as exc:
-            raise EngineTimeout(self.engine, f"no answer to {method} {path} within {self.timeout:g} s") from exc
+            raise self._timeout(method, url) from exc
         except requests.ConnectionError as exc:
-            raise EngineConnectionError(
-                self.engine, f"cannot reach {urlsplit(url).hostname}:{urlsplit(url).port or ''} ({type(exc).__name__})"
-            ) from exc
+            raise self._unreachable(url, exc) from exc
+        return self._checked(response, method, url)
+
+    def _timeout(self, method: str, url: str) -> EngineTimeout:
+        return EngineTimeout(self.engine, f"no answer to {method} {urlsplit(url).path} within {self.timeout:g} s")
+
+    def _unreachable(self, url: str, exc: Exception) -> EngineConnectionError:
+        parts = urlsplit(url)
+        return EngineConnectionError(self.engine, f"cannot reach {parts.hostname}:{parts.port or ''} ({type(exc).__name__})")
+
+    def _checked(self, response: Any, method: str, url: str) -> Any:
         if response.status_code >= 400:
-            raise self.http_error(response, method, path)
+            raise self.http_error(response, method, urlsplit(url).path)
         return response
 
     def http_error(self, response: Any, method: str, path: str) -> EngineHttpError:
@@ -163,18 +170,13 @@ class HttpEngineHook(BaseHook):
         """
         import httpx
 
-        path = urlsplit(url).path
         try:
             response = await client.request(method, url, timeout=self.timeout, **kwargs)
         except httpx.TimeoutException as exc:
-            raise EngineTimeout(self.engine, f"no answer to {method} {path} within {self.timeout:g} s") from exc
+            raise self._timeout(method, url) from exc
         except httpx.TransportError as exc:
-            raise EngineConnectionError(
-                self.engine, f"cannot reach {urlsplit(url).hostname}:{urlsplit(url).port or ''} ({type(exc).__name__})"
-            ) from exc
-        if response.status_code >= 400:
-            raise self.http_error(response, method, path)
-        return response
+            raise self._unreachable(url, exc) from exc
+        return self._checked(response, method, url)
 
     def save_document(
         self,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import importlib.util
 import itertools
 import json
 import threading
@@ -33,25 +32,6 @@ BUCKET = "reports-dag-it"
 RUN_AFTER = datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc)
 _runs = itertools.count()
 _requests = itertools.count()
-
-
-def _load_module(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def factory():
-    return _load_module("report_factory_dist_it", ROOT / "dags" / "report_factory.py")
-
-
-@pytest.fixture(scope="module")
-def sample_db(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("sample") / "sample.db"
-    _load_module("create_sample_db_dist", ROOT / "scripts" / "create_sample_db.py").create(path)
-    return path
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ the fallback runs on the real PostgreSQL server and on SQLite.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import itertools
 import json
 import time
@@ -21,6 +20,7 @@ from hooks.request_store import STREAM, Actor, RequestStoreHook
 from operators.intake import DispatchRequestsOperator, run_id_for_request
 from sensors.snowflake_stream import RequestIntakeSensor, SnowflakeStreamSensor
 from triggers.request_stream import RequestStreamTrigger
+from support.runs import load_module
 
 ROOT = Path(__file__).resolve().parents[2]
 INSERT = (
@@ -61,13 +61,6 @@ def report_runs(prefix: str) -> list:
     return runs
 
 
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def intake_cycle(dag):
     moment = datetime(2026, 11, 1, tzinfo=timezone.utc) + timedelta(seconds=next(_moments))
     return dag.test(run_after=moment, logical_date=moment)
@@ -78,7 +71,7 @@ def intake_dag(airflow_db, monkeypatch):
     # An intake run with nothing to do waits this long in the (inline) triggerer, then ends.
     monkeypatch.setenv("AIRFLOW__REPORTING__INTAKE_WAIT_TIMEOUT", "2")
     monkeypatch.setenv("AIRFLOW__REPORTING__INTAKE_POLL_INTERVAL", "0.5")
-    return _load("request_intake_it", ROOT / "dags" / "request_intake.py").dag
+    return load_module("request_intake_it", ROOT / "dags" / "request_intake.py").dag
 
 
 # --- the trigger, on every store ---------------------------------------------------------------

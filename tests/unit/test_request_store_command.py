@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
+from support.runs import load_module
 from hooks.request_store import Actor, RequestStoreHook
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _command():
-    spec = importlib.util.spec_from_file_location("request_store_command", ROOT / "scripts" / "request_store.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module("request_store_command", ROOT / "scripts" / "request_store.py")
 
 
 def test_schema_then_trail(tmp_path, monkeypatch, capsys):

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
+
+from support.runs import load_module
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _validate_module():
-    spec = importlib.util.spec_from_file_location("validate_definitions", ROOT / "scripts" / "validate_definitions.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module("validate_definitions", ROOT / "scripts" / "validate_definitions.py")
 
 
 def test_shipped_definitions_are_valid(capsys):

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from reporting.definition import ReportDefinition
+from support.runs import load_module
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
 def factory():
-    spec = importlib.util.spec_from_file_location("report_factory_under_test", ROOT / "dags" / "report_factory.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module("report_factory_under_test", ROOT / "dags" / "report_factory.py")
 
 
 def _definition(**overrides) -> ReportDefinition:
