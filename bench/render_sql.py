@@ -12,7 +12,7 @@ so what is left is what rendering holds. Flat growth across row counts means mem
 grow with the rows.
 
 Usage: python bench/render_sql.py [--rows 1000000] [--batch 10000]
-       [--csv 10000 100000 1000000] [--xlsx ...] [--pdf 10000 50000] [--json out.json]
+       [--csv 10000 100000 1000000] [--xlsx ...] [--pdf 10000 50000 200000] [--json out.json]
 Never part of the test suite.
 """
 
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--batch", type=int, default=10_000, help="rows per fetch")
     parser.add_argument("--csv", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--xlsx", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
-    parser.add_argument("--pdf", type=int, nargs="*", default=[10_000, 50_000])
+    parser.add_argument("--pdf", type=int, nargs="*", default=[10_000, 50_000, 200_000])
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     cases = [("csv", n) for n in args.csv] + [("xlsx", n) for n in args.xlsx] + [("pdf", n) for n in args.pdf]

@@ -79,6 +79,11 @@ def summary(results: dict) -> list[tuple[str, str, str, str]]:
             growth = render[(fmt, 1_000_000)]["ours"]["peak"] / render[(fmt, 100_000)]["ours"]["peak"]
             rows.append((f"{fmt.upper()} peak RSS 1M / 100k rows", f"{growth:.2f}x", "<= 1.5x",
                          "met" if growth <= 1.5 else "missed"))
+    if ("pdf", 50_000) in render and ("pdf", 200_000) in render:
+        # growth (peak minus the RSS before the query) of 4x the rows: flat means about one batch more
+        small, large = (render[("pdf", n)]["ours"]["growth"] for n in (50_000, 200_000))
+        rows.append(("PDF RSS growth 200k / 50k rows", f"{small:.0f} -> {large:.0f} MiB", "flat (<= 1.5x)",
+                     "met" if large <= 1.5 * small else "missed"))
     for p in results.get("pickup", []):
         rows.append((f"pickup {p['store']} p50 / p95 (poll {p['poll_s']:g} s)",
                      f"{p['p50_s']:.2f} / {p['p95_s']:.2f} s", "(no target)", "-"))

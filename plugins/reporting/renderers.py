@@ -13,7 +13,6 @@ import csv
 import hashlib
 import logging
 import tempfile
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import accumulate
 from dataclasses import dataclass
@@ -23,14 +22,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import xlsxwriter
-from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.utils import simpleSplit
-from reportlab.pdfbase import pdfdoc
 from reportlab.pdfbase.pdfmetrics import getFont
-from reportlab.pdfgen import canvas
+
+from reporting.pdf_writer import PageContent, Rgb, StreamingPdfWriter
 
 log = logging.getLogger(__name__)
+_BLACK: Rgb = (0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -282,7 +281,7 @@ class XlsxRenderer(Renderer):
 
 
 class PdfRenderer(Renderer):
-    """Paged PDF table drawn on a low-level canvas page by page as rows arrive, header repeated on each page.
+    """Paged PDF table written to the file page by page as rows arrive, header repeated on each page.
 
     :param path: Destination file.
     :param columns: Column names; more than 6 columns switch to landscape.
@@ -305,9 +304,9 @@ class PdfRenderer(Renderer):
     _MAX_COLUMN_WIDTH: ClassVar[float] = 250
     _MAX_PARAMETER_LINES: ClassVar[int] = 6
     _LANDSCAPE_ABOVE_COLUMNS: ClassVar[int] = 6
-    _HEADER_FILL = colors.HexColor("#D9D9D9")
-    _ZEBRA_FILL = colors.HexColor("#F2F2F2")
-    _FOOTER_COLOR = colors.HexColor("#666666")
+    _HEADER_FILL: ClassVar[Rgb] = (0.851, 0.851, 0.851)  # #D9D9D9
+    _ZEBRA_FILL: ClassVar[Rgb] = (0.949, 0.949, 0.949)  # #F2F2F2
+    _FOOTER_COLOR: ClassVar[Rgb] = (0.4, 0.4, 0.4)  # #666666
 
     def __init__(
         self,
@@ -324,11 +323,16 @@ class PdfRenderer(Renderer):
         pagesize = landscape(A4) if len(self.columns) > self._LANDSCAPE_ABOVE_COLUMNS else A4
         self._page_width, self._page_height = pagesize
         self._usable_width = self._page_width - 2 * self._MARGIN
-        # Nothing touches the disk before save(), so an aborted PDF never leaves a file behind. The price:
-        # reportlab keeps finished page streams in memory until save(), so memory grows with the page
-        # count (tens of KB per page) even though no rows are retained.
-        self._canvas = canvas.Canvas(str(self.path), pagesize=pagesize, pageCompression=1)
-        self._canvas.setTitle(context.title)
+        # Pages go to the file as they are finished (see pdf_writer), so memory holds one page at a
+        # time however many rows arrive. The file is opened with the first finished page.
+        self._writer = StreamingPdfWriter(
+            self.path,
+            page_size=(self._page_width, self._page_height),
+            fonts=(self._FONT, self._BOLD_FONT),
+            title=context.title,
+            created_at=context.generated_at,
+        )
+        self._content: PageContent | None = None
         self._widths: list[float] | None = None
         self._numeric: list[bool] = []
         self._lefts: list[float] = []
@@ -336,7 +340,6 @@ class PdfRenderer(Renderer):
         self._y = 0.0
         self._rows_on_page = 0
         self._page_capacity = 0
-        self._font: tuple[str, float] | None = None
 
     def _write_rows(self, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
@@ -358,10 +361,10 @@ class PdfRenderer(Renderer):
             baseline = self._y - self._ROW_HEIGHT + self._BASELINE_OFFSET
             self._draw_text(left, baseline, "No rows.", self._FONT, self._TABLE_SIZE, self._usable_width)
         self._end_page()
-        self._canvas.save()
+        self._writer.close()
 
     def _release(self) -> None:
-        """Nothing to release: the canvas holds no file handle until save()."""
+        self._writer.abort()
 
     def _start_table(self, sample: Sequence[Sequence[Any]]) -> None:
         """Fix the column widths for the whole document from the header and a sample, then open page 1.
@@ -393,6 +396,7 @@ class PdfRenderer(Renderer):
 
     def _start_page(self) -> None:
         self._page += 1
+        self._content = self._writer.new_page()
         self._y = self._page_height - self._MARGIN
         if self._page == 1:
             self._draw_title_block()
@@ -402,22 +406,19 @@ class PdfRenderer(Renderer):
         self._rows_on_page = 0
 
     def _end_page(self) -> None:
-        self._canvas.setFillColor(self._FOOTER_COLOR)
         baseline = self._MARGIN / 2
         half = self._usable_width / 2
-        self._draw_text(self._MARGIN, baseline, self.context.report_id, self._FONT, self._FOOTER_SIZE, half)
+        footer = (self._FONT, self._FOOTER_SIZE, half)
+        self._draw_text(self._MARGIN, baseline, self.context.report_id, *footer, color=self._FOOTER_COLOR)
         self._draw_text(
-            self._page_width - self._MARGIN, baseline, f"Page {self._page}", self._FONT, self._FOOTER_SIZE, half,
-            align_right=True,
+            self._page_width - self._MARGIN, baseline, f"Page {self._page}", *footer,
+            align_right=True, color=self._FOOTER_COLOR,
         )
-        self._canvas.showPage()
-        _compress_last_page(self._canvas)
-        # showPage() resets the graphics state, including the current font.
-        self._font = None
+        self._writer.add_page(self._content)
+        self._content = None
 
     def _draw_title_block(self) -> None:
         context = self.context
-        self._canvas.setFillColor(colors.black)
         self._y -= self._TITLE_SIZE
         self._draw_text(self._MARGIN, self._y, context.title, self._BOLD_FONT, self._TITLE_SIZE, self._usable_width)
         self._y -= self._META_SIZE / 2
@@ -435,7 +436,7 @@ class PdfRenderer(Renderer):
         self._y -= self._META_SIZE * 1.5
 
     def _draw_row(
-        self, values: Sequence[Any], font: str, fill: colors.Color | None, right_aligned: Sequence[bool] = ()
+        self, values: Sequence[Any], font: str, fill: Rgb | None, right_aligned: Sequence[bool] = ()
     ) -> None:
         """Draw one table row below ``self._y`` and move ``self._y`` past it.
 
@@ -446,9 +447,7 @@ class PdfRenderer(Renderer):
         """
         bottom = self._y - self._ROW_HEIGHT
         if fill is not None:
-            self._canvas.setFillColor(fill)
-            self._canvas.rect(self._MARGIN, bottom, self._usable_width, self._ROW_HEIGHT, stroke=0, fill=1)
-        self._canvas.setFillColor(colors.black)
+            self._content.fill_rect(self._MARGIN, bottom, self._usable_width, self._ROW_HEIGHT, fill)
         baseline = bottom + self._BASELINE_OFFSET
         for index, (value, left, width) in enumerate(zip(values, self._lefts, self._widths, strict=True)):
             text_width = width - 2 * self._CELL_PADDING
@@ -461,7 +460,16 @@ class PdfRenderer(Renderer):
         self._y = bottom
 
     def _draw_text(
-        self, x: float, y: float, text: str, font: str, size: float, max_width: float, *, align_right: bool = False
+        self,
+        x: float,
+        y: float,
+        text: str,
+        font: str,
+        size: float,
+        max_width: float,
+        *,
+        align_right: bool = False,
+        color: Rgb = _BLACK,
     ) -> None:
         """Draw text that is Helvetica-safe and truncated with an ellipsis to ``max_width``.
 
@@ -472,16 +480,12 @@ class PdfRenderer(Renderer):
         :param size: Font size in points.
         :param max_width: Available width in points.
         :param align_right: Whether ``x`` is the right edge.
+        :param color: Text colour as (red, green, blue).
         """
-        # setFont() and drawRightString() are costly per cell, so the font is only set on change
-        # and right alignment uses the fast width lookup.
-        if self._font != (font, size):
-            self._canvas.setFont(font, size)
-            self._font = (font, size)
         fitted = _fit_text(_pdf_safe(text), font, size, max_width)
         if align_right:
             x -= _text_width(fitted, font, size)
-        self._canvas.drawString(x, y, fitted)
+        self._content.text(x, y, fitted, font, size, color)
 
 
 _ELLIPSIS = "…"
@@ -612,26 +616,4 @@ def render_all(renderers: Sequence[Renderer], batches: Iterable[Sequence[Sequenc
         for renderer in renderers:
             renderer.abort()
         raise
-
-
-def _compress_last_page(pdf: canvas.Canvas) -> None:
-    """Compress the page just finished now, not when the document is saved.
-
-    reportlab keeps every page's drawing commands as text until ``save()``, so memory grew
-    with the row count (about 0.6 KB per row). A page whose contents are already a
-    Flate-compressed stream is written as it is, so only compressed bytes stay in memory.
-
-    :param pdf: the canvas that has just shown a page.
-    """
-    page = pdf._doc.Pages.pages[-1]
-    if not page.stream:
-        return
-    # the same encoding reportlab applies when it compresses at save time
-    text = page.stream.encode("utf8") if isinstance(page.stream, str) else page.stream
-    dictionary = pdfdoc.PDFDictionary()
-    dictionary["Filter"] = pdfdoc.PDFArray([pdfdoc.PDFName(pdfdoc.PDFZCompress.pdfname)])
-    contents = pdfdoc.PDFStream(dictionary=dictionary, content=zlib.compress(text))
-    contents.__Comment__ = "page stream"
-    page.Contents = contents
-    page.stream = None
 
