@@ -26,10 +26,11 @@ FORMATS = {"pdf": "application/pdf", "xlsx": "application/vnd.openxmlformats-off
 ALLOWED_REGIONS = {"ALL", "EMEA", "AMER", "APAC"}
 
 
-def form_parts(request: Request) -> dict[str, tuple[str, bytes]]:
-    """The request's multipart parts by name: (content type, body)."""
-    head = f"Content-Type: {request.headers.get('content-type', '')}\r\n\r\n".encode()
-    message = BytesParser(policy=HTTP).parsebytes(head + request.body)
+def form_parts(sent: Request | Response) -> dict[str, tuple[str, bytes]]:
+    """The multipart parts of a request or a response, by name: (content type, body)."""
+    headers = {k.lower(): v for k, v in sent.headers.items()}
+    head = f"Content-Type: {headers.get('content-type', '')}\r\n\r\n".encode()
+    message = BytesParser(policy=HTTP).parsebytes(head + sent.body)
     if not message.is_multipart():
         return {}
     return {
@@ -41,6 +42,11 @@ def form_parts(request: Request) -> dict[str, tuple[str, bytes]]:
 def report_request_of(request: Request) -> dict:
     """The parsed ReportRequest JSON a run request carried."""
     return json.loads(form_parts(request)["ReportRequest"][1])
+
+
+def report_output_of(response: Response) -> bytes:
+    """The document a run answer carried (its ReportOutput part)."""
+    return form_parts(response)["ReportOutput"][1]
 
 
 def _authorised(request: Request) -> bool:

@@ -21,6 +21,7 @@ class Request:
     :param body: the body bytes.
     :param connection: per-connection state (NTLM handshakes live on one connection).
     :param user: who the server authenticated for this request, once it has.
+    :param response: what the server answered, once it has (tests compare delivered bytes with it).
     """
 
     method: str
@@ -30,6 +31,7 @@ class Request:
     body: bytes
     connection: dict = field(default_factory=dict, repr=False)
     user: str | None = None
+    response: Response | None = field(default=None, repr=False)
 
     @property
     def params(self) -> dict[str, str]:
@@ -147,8 +149,10 @@ class FakeServer:
         if fault is not None:
             if fault.delay:
                 time.sleep(fault.delay)
-            return Response(fault.status, dict(fault.headers), fault.body)
-        return self.handler(request)
+            request.response = Response(fault.status, dict(fault.headers), fault.body)
+        else:
+            request.response = self.handler(request)
+        return request.response
 
     def __enter__(self) -> FakeServer:
         self._thread.start()
