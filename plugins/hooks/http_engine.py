@@ -95,6 +95,13 @@ class HttpEngineHook(BaseHook):
         self.conn_id = conn_id or self.default_conn_name
         self.timeout = timeout
 
+    def __getattr__(self, name: str) -> Any:
+        # Airflow's generic code (and the provider convention) reads the connection id through
+        # ``getattr(hook, hook.conn_name_attr)``; each engine names that attribute after itself.
+        if name == type(self).conn_name_attr:
+            return self.conn_id
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def _connection(self):
         return self.get_connection(self.conn_id)
 

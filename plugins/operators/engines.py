@@ -207,6 +207,9 @@ class SqlReportOperator(ReportEngineOperator):
 class EngineRetryPolicy(RetryPolicy):
     """Retry decisions for engine errors: permanent ones fail at once, throttled ones wait as long as asked.
 
+    A ``Retry-After`` is honoured within the task's own retry settings: never sooner than the
+    task's own backoff for this try (``Retry-After: 0`` is not a licence to hammer the engine),
+    never later than its ``max_retry_delay`` (a far-future date must not park the request).
     Anything that is not an engine error gets the task's usual retries.
     """
 
@@ -219,7 +222,8 @@ class EngineRetryPolicy(RetryPolicy):
         if not error.retryable:
             return RetryDecision.fail(reason=str(error))
         if error.retry_after is not None:
-            return RetryDecision.retry(delay=timedelta(seconds=error.retry_after), reason=str(error))
+            delay = retry_after_delay(error.retry_after, try_number, getattr(context and context.get("ti"), "task", None))
+            return RetryDecision.retry(delay=delay, reason=f"{error} (the engine asked to wait {error.retry_after:g} s)")
         return RetryDecision.default()
 
     def serialize(self) -> dict[str, Any]:
@@ -228,6 +232,28 @@ class EngineRetryPolicy(RetryPolicy):
     @classmethod
     def deserialize(cls, data: dict[str, Any]) -> EngineRetryPolicy:
         return cls()
+
+
+def retry_after_delay(retry_after: float, try_number: int, task: Any) -> timedelta:
+    """The wait before the next try when the engine sent ``Retry-After``, bounded by the task's retry settings.
+
+    :param retry_after: seconds the engine asked for.
+    :param try_number: the try that just failed (1-based).
+    :param task: the task (its ``retry_delay``, ``retry_exponential_backoff``, ``max_retry_delay``), or None.
+    """
+    asked = timedelta(seconds=retry_after)
+    if task is None:
+        return max(asked, timedelta(seconds=1))
+    own = task.retry_delay
+    multiplier = task.retry_exponential_backoff or 1.0
+    if multiplier > 1.0:
+        own = own * multiplier ** (try_number - 1)
+    ceiling = task.max_retry_delay
+    if ceiling is not None:
+        ceiling = ceiling if isinstance(ceiling, timedelta) else timedelta(seconds=ceiling)
+        own = min(own, ceiling)
+        asked = min(asked, ceiling)
+    return max(asked, own, timedelta(seconds=1))
 
 
 class HttpReportOperator(ReportEngineOperator):

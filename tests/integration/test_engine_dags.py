@@ -455,3 +455,24 @@ def test_a_503_on_the_first_call_is_retried_after_the_definitions_delay_and_the_
     assert retries[0]["details"]["error"].startswith(f"{engine}: HTTP 503 on ")
     if fake.trigger:
         check_deferred_and_resumed(run, fake, try_number=2)
+
+
+@pytest.mark.parametrize("engine", ["ssrs", "powerbi"])
+def test_a_429_with_retry_after_waits_as_long_as_the_engine_asked_inside_a_real_run(
+    engine, request, factory, report_env, tmp_path, monkeypatch
+):
+    fake: Fake = request.getfixturevalue(engine)
+    # The definition's own wait is 1 s; the engine asks for 3 s, which is within max_retry_delay (60 s).
+    dag = changed_dag(factory, tmp_path / "reports", monkeypatch, fake.report_id, retry=QUICK_RETRY)
+    fake.server.fail(fake.start, 429, headers={"Retry-After": "3"}, body=b"Too Many Requests")
+
+    run = test_run(dag, fake.conf)
+
+    check_completed(run, fake, report_env)
+    ti = _generate(run)
+    [first] = _earlier_tries(run)
+    assert (ti.try_number, str(first.state)) == (2, "failed")
+    assert ti.start_date - first.end_date >= timedelta(seconds=3), "Airflow waited the engine's Retry-After"
+    trail = RequestStoreHook().trail(request_of(run))
+    [retry] = [e for e in trail["events"] if e["event_type"] == "RETRY"]
+    assert retry["details"]["error_code"] == "HTTP_429"
