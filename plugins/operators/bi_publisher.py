@@ -28,7 +28,7 @@ class BiPublisherReportOperator(HttpReportOperator):
         values = engine.engine_parameters(parameters)
         return [
             hook.run_report(
-                self.report_path,
+                self.engine_report_path,
                 engine.format_map[fmt],
                 values,
                 path,

@@ -29,6 +29,7 @@ from reporting.renderers import RenderContext, RenderResult, open_renderer, rend
 from reporting.sql import BindError, bind
 
 ARTIFACT_NAME = "{report_id}_{run_date}.{format}"
+DEFER_BACKSTOP_GRACE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -56,15 +57,39 @@ class ReportEngineOperator(BaseOperator):
 
     :param definition: the report definition.
     :param request: the claimed request (the claim task's XCom).
+    :param report_path: what the engine runs (templated): the SQL file under include/sql, the
+        catalog or folder path, the report id or name; ``None`` takes the definition's.
+    :param parameters: parameter values (templated) that replace the request's, by name; for DAGs
+        written by hand (the report factory passes none: the request carries them).
     """
 
-    template_fields: Sequence[str] = ("request",)
+    template_fields: Sequence[str] = ("report_path", "parameters", "request")
     ui_color = "#fff3e0"
 
-    def __init__(self, *, definition: ReportDefinition, request: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        definition: ReportDefinition,
+        request: Any,
+        report_path: str | None = None,
+        parameters: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("execution_timeout", definition.execution_timeout)
         super().__init__(**kwargs)
         self.definition = definition
         self.request = request
+        self.report_path = report_path
+        self.parameters = parameters
+
+    @property
+    def engine_report_path(self) -> str:
+        """What the engine runs: the rendered ``report_path``, or the definition's."""
+        return self.report_path or self.default_report_path()
+
+    def default_report_path(self) -> str:
+        """The engine's name for the report, from the definition."""
+        return self.definition.engine.report_path
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         hold_if_paused(context, self.request["request_id"])
@@ -77,6 +102,9 @@ class ReportEngineOperator(BaseOperator):
     def prepare(self) -> PreparedRun:
         """Resolve the request's parameters (failing at once if they are invalid) and its naming."""
         request = self.request
+        if self.parameters:
+            self.log.info("request %s: parameters %s replace the request's", request["request_id"], sorted(self.parameters))
+            request = {**request, "parameters": {**request["parameters"], **self.parameters}}
         try:
             parameters = self.definition.resolve_parameters(request["parameters"])
         except InvalidParameters as exc:
@@ -165,11 +193,16 @@ class SqlReportOperator(ReportEngineOperator):
     :param request: the claimed request (the claim task's XCom).
     """
 
+    def default_report_path(self) -> str:
+        """The definition's SQL file, relative to include/sql."""
+        return self.definition.engine.sql
+
     def generate(
         self, paths: dict[str, Path], parameters: dict[str, Any], context: RenderContext
     ) -> list[RenderResult]:
         engine = self.definition.engine
-        sql_text = (sql_dir() / engine.sql).read_text(encoding="utf-8")
+        sql_file = self.engine_report_path
+        sql_text = (sql_dir() / sql_file).read_text(encoding="utf-8")
         connection = BaseHook.get_connection(engine.conn_id)
         kind = (connection.conn_type or "").lower()
         conn = connection.get_hook().get_conn()
@@ -177,7 +210,7 @@ class SqlReportOperator(ReportEngineOperator):
             try:
                 statement, bound = bind(sql_text, parameters, paramstyle_of(conn))
             except BindError as exc:
-                raise AirflowFailException(f"{engine.sql}: {exc}") from None
+                raise AirflowFailException(f"{sql_file}: {exc}") from None
             # A PostgreSQL client cursor loads the whole result at execute; a named (server-side)
             # cursor streams it, so memory stays at one batch.
             cursor = conn.cursor(name=f"report_{self.definition.id}") if kind in ("postgres", "postgresql") else conn.cursor()
@@ -266,18 +299,12 @@ class HttpReportOperator(ReportEngineOperator):
     :param definition: the report definition (its engine is an HTTP engine).
     :param request: the claimed request (the claim task's XCom).
     :param report_path: what to run on the engine (templated); defaults to the definition's.
+    :param parameters: parameter values (templated) that replace the request's.
     """
 
-    template_fields: Sequence[str] = ("request", "report_path")
-
-    def __init__(self, *, definition: ReportDefinition, request: Any, report_path: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, definition: ReportDefinition, request: Any, **kwargs: Any) -> None:
         kwargs.setdefault("retry_policy", EngineRetryPolicy())
         super().__init__(definition=definition, request=request, **kwargs)
-        self.report_path = report_path or self.default_report_path()
-
-    def default_report_path(self) -> str:
-        """The engine's name for the report, from the definition."""
-        return self.definition.engine.report_path
 
     @property
     def engine_timeout(self) -> float:
@@ -317,8 +344,15 @@ class DeferrableReportOperator(HttpReportOperator):
         with fail_fast():
             exports = self.start_exports(run.parameters)
         self.log.info("request %s: %s exports started: %s", run.request["request_id"], self.definition.engine.type, exports)
-        deadline = time.time() + (self.execution_timeout or self.definition.execution_timeout).total_seconds()
-        self.defer(trigger=self.trigger_for(exports, deadline), method_name="execute_complete")
+        budget = self.execution_timeout or self.definition.execution_timeout
+        deadline = time.time() + budget.total_seconds()
+        # The trigger stops itself at the deadline with a classified, retryable timeout; Airflow's own
+        # trigger timeout, a little later, is the backstop should the trigger never report at all.
+        self.defer(
+            trigger=self.trigger_for(exports, deadline),
+            method_name="execute_complete",
+            timeout=budget + DEFER_BACKSTOP_GRACE,
+        )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> list[dict[str, Any]]:
         """Download the finished exports, stage them and record GENERATED; or raise the trigger's error.

@@ -37,7 +37,7 @@ class MidasReportOperator(DeferrableReportOperator):
         values = engine.engine_parameters(parameters)
         jobs = {}
         for fmt in self.definition.formats:
-            jobs[fmt] = hook.submit(self.report_path, engine.format_map[fmt], values)
+            jobs[fmt] = hook.submit(self.engine_report_path, engine.format_map[fmt], values)
             # Remembered at once, so a kill while later formats are submitted cancels this one too.
             self._submitted.append(jobs[fmt])
         return jobs

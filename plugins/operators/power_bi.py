@@ -35,7 +35,7 @@ class PowerBiReportOperator(DeferrableReportOperator):
         hook = self._hook()
         values = engine.engine_parameters(parameters)
         return {
-            fmt: hook.start_export(engine.workspace_id, self.report_path, engine.format_map[fmt], values)
+            fmt: hook.start_export(engine.workspace_id, self.engine_report_path, engine.format_map[fmt], values)
             for fmt in self.definition.formats
         }
 
@@ -44,7 +44,7 @@ class PowerBiReportOperator(DeferrableReportOperator):
         return PowerBiExportTrigger(
             conn_id=engine.conn_id,
             workspace_id=engine.workspace_id,
-            report_id=self.report_path,
+            report_id=self.engine_report_path,
             exports=exports,
             poll_interval=engine.poll_interval.total_seconds(),
             deadline=deadline,
@@ -53,4 +53,4 @@ class PowerBiReportOperator(DeferrableReportOperator):
 
     def download(self, export_id: str, fmt: str, dest: Path) -> RenderResult:
         engine = self.definition.engine
-        return self._hook().download(engine.workspace_id, self.report_path, export_id, dest, fmt)
+        return self._hook().download(engine.workspace_id, self.engine_report_path, export_id, dest, fmt)

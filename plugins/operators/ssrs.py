@@ -27,5 +27,5 @@ class SsrsReportOperator(HttpReportOperator):
         hook = SsrsHook(engine.conn_id, timeout=self.engine_timeout)
         values = engine.engine_parameters(parameters)
         return [
-            hook.render(self.report_path, engine.format_map[fmt], values, path, fmt) for fmt, path in paths.items()
+            hook.render(self.engine_report_path, engine.format_map[fmt], values, path, fmt) for fmt, path in paths.items()
         ]

@@ -146,5 +146,9 @@ def test_each_bi_engine_gets_its_operator_with_the_engine_retry_policy(factory, 
     assert hasattr(generate, "execute_complete") is deferrable
     assert type(generate.retry_policy).__name__ == "ReportRetryPolicy"  # the definition lists, then the engine verdict
     assert generate.execution_timeout == timedelta(minutes=20)
-    assert set(generate.template_fields) == {"request", "report_path"}
+    assert set(generate.template_fields) == {"request", "report_path", "parameters"}
+    # template fields keep what they were given; the definition's path is taken when the task runs
+    assert generate.report_path is None and generate.parameters is None
+    expected = {"obiee": "report_path", "ssrs": "report_path", "powerbi": "report_id", "midas": "report"}[engine["type"]]
+    assert generate.engine_report_path == engine[expected]
     assert f"engine:{engine['type']}" in dag.tags
