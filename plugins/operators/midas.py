@@ -36,10 +36,15 @@ class MidasReportOperator(DeferrableReportOperator):
         hook = self._hook()
         values = engine.engine_parameters(parameters)
         jobs = {}
-        for fmt in self.definition.formats:
-            jobs[fmt] = hook.submit(self.engine_report_path, engine.format_map[fmt], values)
-            # Remembered at once, so a kill while later formats are submitted cancels this one too.
-            self._submitted.append(jobs[fmt])
+        try:
+            for fmt in self.definition.formats:
+                jobs[fmt] = hook.submit(self.engine_report_path, engine.format_map[fmt], values)
+                # Remembered at once, so a kill while later formats are submitted cancels this one too.
+                self._submitted.append(jobs[fmt])
+        except Exception:
+            # This try is over; its retry submits every format again, so the jobs already running are waste.
+            self.on_kill()
+            raise
         return jobs
 
     def trigger_for(self, exports: dict[str, str], deadline: float) -> MidasJobTrigger:
@@ -56,7 +61,7 @@ class MidasReportOperator(DeferrableReportOperator):
         return self._hook().download(export_id, dest, fmt)
 
     def on_kill(self) -> None:
-        """Cancel the jobs this try submitted before it deferred."""
+        """Cancel the jobs this try submitted before it deferred (also when a later submission failed)."""
         hook = self._hook()
         for job_id in self._submitted:
             try:

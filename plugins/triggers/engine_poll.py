@@ -58,6 +58,25 @@ class EnginePollTrigger(BaseTrigger):
         """
         raise NotImplementedError
 
+    async def cancel(self, client: Any, export_id: str) -> None:
+        """Stop one export nobody will wait for any more; engines without a cancel API do nothing.
+
+        :param client: an ``httpx.AsyncClient``.
+        :param export_id: the export's id.
+        """
+
+    async def abandon(self, client: Any, formats: Any) -> None:
+        """Cancel the exports of these formats, each on its own: one that cannot be cancelled keeps none running.
+
+        :param client: an ``httpx.AsyncClient``.
+        :param formats: report formats whose exports are given up.
+        """
+        for fmt in sorted(formats):
+            try:
+                await self.cancel(client, self.exports[fmt])
+            except Exception:
+                self.log.warning("%s: export %s could not be cancelled", self.engine, self.exports[fmt], exc_info=True)
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         import httpx
 
@@ -78,6 +97,9 @@ class EnginePollTrigger(BaseTrigger):
                 except EngineError as exc:
                     # A failed export is over whatever the engine says; the task's retry starts a new one.
                     if isinstance(exc, EngineJobFailed) or not exc.retryable or transient >= MAX_TRANSIENT_ERRORS:
+                        # The task fails or retries with new exports: the others of this try are waste.
+                        failed = {fmt} if isinstance(exc, EngineJobFailed) else set()
+                        await self.abandon(client, set(due) - failed)
                         yield TriggerEvent({"status": "error", "error": engine_error_to_dict(exc)})
                         return
                     transient += 1
@@ -91,6 +113,7 @@ class EnginePollTrigger(BaseTrigger):
                 if next_poll > self.deadline:
                     pending = ", ".join(f"{fmt} {self.exports[fmt]}" for fmt in sorted(due))
                     error = EngineTimeout(self.engine, f"exports not finished by the task's deadline: {pending}")
+                    await self.abandon(client, due)
                     yield TriggerEvent({"status": "error", "error": engine_error_to_dict(error)})
                     return
                 await asyncio.sleep(max(next_poll - time.time(), 0.0))

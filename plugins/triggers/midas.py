@@ -28,14 +28,13 @@ class MidasJobTrigger(EnginePollTrigger):
         self.log.info("midas job %s: %s", export_id, state.status)
         return state.done, state.retry_after
 
+    async def cancel(self, client: Any, export_id: str) -> None:
+        await MidasHook(self.conn_id, timeout=self.timeout).acancel(client, export_id)
+        self.log.info("midas job %s cancelled", export_id)
+
     async def on_kill(self) -> None:
         """Cancel the jobs when a user kills the deferred task (mark failed, clear)."""
         import httpx
 
-        hook = MidasHook(self.conn_id, timeout=self.timeout)
         async with httpx.AsyncClient() as client:
-            for job_id in self.exports.values():
-                try:
-                    await hook.acancel(client, job_id)
-                except Exception:  # one job that cannot be cancelled must not keep the others running
-                    self.log.warning("midas job %s could not be cancelled", job_id, exc_info=True)
+            await self.abandon(client, self.exports)

@@ -160,6 +160,36 @@ def test_a_job_that_outlives_the_deadline_is_a_retryable_timeout(server, store, 
     with pytest.raises(EngineTimeout) as failed:
         operator.execute_complete(task_context(), event.payload)
     assert (classify(failed.value).code, classify(failed.value).retry_eligible) == ("TIMEOUT", True)
+    # the retry submits a new job, so the one given up on is cancelled rather than left running on MIDAS
+    assert {job["status"] for job in state.jobs.values()} == {"CANCELLED"}
+
+
+def test_a_job_that_fails_cancels_the_other_jobs_of_the_same_try(server, store, state):
+    definition = make_definition(ENGINE, formats=["pdf", "csv"])
+    operator = _operator(definition, claimed(store, definition))
+    state.fail_next = True  # the pdf job, submitted first
+    trigger = _defer(operator).trigger
+    state.jobs[trigger.exports["csv"]]["polls"] = -100  # the csv job is still running when the pdf one fails
+
+    event = run_trigger(trigger)
+
+    assert event.payload["status"] == "error"
+    assert state.jobs[trigger.exports["pdf"]]["status"] == "FAILED"
+    assert state.jobs[trigger.exports["csv"]]["status"] == "CANCELLED"
+    deletes = [r.path for r in server.requests if r.method == "DELETE"]
+    assert deletes == [f"/api/v1/jobs/{trigger.exports['csv']}"], "the failed job itself is not cancelled"
+
+
+def test_a_submission_that_fails_part_way_cancels_the_jobs_already_submitted(server, store, state):
+    definition = make_definition({**ENGINE, "format_map": {"csv": "no_such_format"}}, formats=["pdf", "csv"])
+    operator = _operator(definition, claimed(store, definition))
+
+    with pytest.raises(AirflowFailException, match="INVALID_FORMAT"):
+        operator.execute(task_context())
+
+    [(job_id, job)] = state.jobs.items()
+    assert (job["format"], job["status"]) == ("pdf", "CANCELLED")
+    assert [r.path for r in server.requests if r.method == "DELETE"] == [f"/api/v1/jobs/{job_id}"]
 
 
 def test_a_status_request_that_hangs_is_tolerated_as_a_transient_error(server, store, state):
