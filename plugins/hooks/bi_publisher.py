@@ -12,8 +12,8 @@ from urllib.parse import quote
 import requests
 
 from hooks.http_engine import CHUNK, HttpEngineHook
-from reporting.errors import EngineResponseError
-from reporting.multipart import MultipartError, boundary_of, copy_part
+from reporting.errors import EngineResponseError, EngineTransferError
+from reporting.multipart import MultipartError, MultipartTruncated, boundary_of, copy_part
 from reporting.renderers import RenderResult
 
 RUN_PATH = "/xmlpserver/services/rest/v1/reports/{path}/run"
@@ -124,6 +124,9 @@ class BiPublisherHook(HttpEngineHook):
                     return self.save_document(
                         response.iter_content(CHUNK), dest, fmt, write=lambda chunks, sink: extract(chunks, sink=sink)
                     )
+                except MultipartTruncated as exc:
+                    dest.unlink(missing_ok=True)
+                    raise EngineTransferError(self.engine, f"run of {report_path}: {exc}") from None
                 except MultipartError as exc:
                     dest.unlink(missing_ok=True)
                     raise EngineResponseError(self.engine, f"run of {report_path}: {exc}") from None

@@ -10,7 +10,7 @@ from typing import Any
 import requests
 
 from hooks.http_engine import CHUNK, HttpEngineHook
-from reporting.errors import EngineJobFailed, EngineResponseError, parse_retry_after
+from reporting.errors import EngineJobFailed, EngineResponseError, EngineTransferError, parse_retry_after
 from reporting.renderers import RenderResult
 
 JOBS = "/api/v1/jobs"
@@ -126,7 +126,7 @@ class MidasHook(HttpEngineHook):
             result = self.save_document(response.iter_content(CHUNK), dest, fmt)
         if expected.get("sha256") and (result.sha256, result.bytes) != (expected["sha256"], expected.get("bytes", result.bytes)):
             dest.unlink(missing_ok=True)
-            raise EngineResponseError(
+            raise EngineTransferError(
                 "midas", f"job {job_id}: the download ({result.bytes} bytes) does not match the announced result"
             )
         return result

@@ -171,6 +171,18 @@ class EngineResponseError(EngineError):
         super().__init__(engine, message, retryable=False)
 
 
+class EngineTransferError(EngineError):
+    """The document arrived damaged: cut short, or not the size and digest the engine announced.
+
+    Retryable: the engine produced the document, only the transfer failed, and a new try fetches it again.
+    """
+
+    code = "ENGINE_TRANSFER"
+
+    def __init__(self, engine: str, message: str) -> None:
+        super().__init__(engine, message, retryable=True)
+
+
 _ENGINE_ERRORS: dict[str, type[EngineError]] = {}
 
 

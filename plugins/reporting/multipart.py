@@ -19,6 +19,10 @@ class MultipartError(ValueError):
     """The body is not the multipart document its Content-Type announced, or lacks the wanted part."""
 
 
+class MultipartTruncated(MultipartError):
+    """The body ended before its closing boundary: the transfer broke off, the engine's answer was whole."""
+
+
 def boundary_of(content_type: str) -> bytes:
     """The boundary of a ``multipart/*`` Content-Type header.
 
@@ -94,7 +98,7 @@ def copy_part(chunks: Iterable[bytes], boundary: bytes, name: str, sink: BinaryI
                 buffer = buffer[safe:]
         chunk = _next(source)
         if chunk is None:
-            raise MultipartError("the multipart body ends before its closing boundary")
+            raise MultipartTruncated("the multipart body ends before its closing boundary")
         buffer += chunk
     if found is None:
         raise MultipartError(f"the multipart body has no part named {name!r}")

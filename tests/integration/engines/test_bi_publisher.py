@@ -204,3 +204,20 @@ def test_a_reply_that_is_not_multipart_is_refused(server, store, tmp_path):
     info = classify(failed.value)
     assert (info.code, info.retry_eligible) == ("ENGINE_RESPONSE", False)
     assert "expected a multipart response" in info.message
+
+
+def test_a_reply_cut_short_is_a_retryable_transfer_error(server, store, tmp_path):
+    boundary = "Boundary_cut"
+    cut = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"ReportOutput\"\r\n\r\n".encode()
+        + b"%PDF-1.7 the first bytes of the document and no closing boundary"
+    )
+    server.fail("/run", 200, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}, body=cut)
+
+    with pytest.raises(Exception) as failed:
+        BiPublisherHook("bip_test").run_report("/Finance/Sales Detail.xdo", "pdf", {}, tmp_path / "x.pdf", "pdf")
+
+    info = classify(failed.value)
+    assert (info.code, info.retry_eligible) == ("ENGINE_TRANSFER", True)
+    assert "ends before its closing boundary" in info.message
+    assert not (tmp_path / "x.pdf").exists()

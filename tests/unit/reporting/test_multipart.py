@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from reporting.multipart import MultipartError, boundary_of, copy_part
+from reporting.multipart import MultipartError, MultipartTruncated, boundary_of, copy_part
 
 BOUNDARY = b"Boundary_4_543972006_1465550732053"
 
@@ -53,7 +53,7 @@ def test_a_missing_part_is_an_error():
 
 
 def test_a_body_cut_short_is_an_error():
-    with pytest.raises(MultipartError, match="ends before its closing boundary"):
+    with pytest.raises(MultipartTruncated, match="ends before its closing boundary"):
         copy_part([_body(b"%PDF-1.7 data")[:-30]], BOUNDARY, "ReportOutput", io.BytesIO())
 
 
