@@ -83,7 +83,12 @@ def handler(state: PowerBiState):
             body = json.loads(request.body)
             if body.get("format") not in FORMATS:
                 return _api_error(400, "InvalidRequest", f"format {body.get('format')!r} is not supported")
-            values = {p["name"]: p["value"] for p in body.get("paginatedReportConfiguration", {}).get("parameterValues", [])}
+            # A paginated report's export needs paginatedReportConfiguration (formatSettings and
+            # parameterValues); a Power BI (.pbix) report's would be powerBIReportConfiguration.
+            configuration = body.get("paginatedReportConfiguration")
+            if not isinstance(configuration, dict) or not isinstance(configuration.get("parameterValues", []), list):
+                return _api_error(400, "InvalidRequest", "paginatedReportConfiguration is required for a paginated report")
+            values = {p["name"]: p["value"] for p in configuration.get("parameterValues", [])}
             if values.get("Region", "ALL") not in REGIONS:
                 return _api_error(400, "InvalidParameterValue", f"Region={values['Region']} is not a valid value")
             new_id = uuid.uuid4().hex
@@ -94,6 +99,8 @@ def handler(state: PowerBiState):
         if export is None or request.method != "GET":
             return _api_error(404, "ExportNotFound", f"export {export_id} not found")
         if file:
+            if export.get("status") != "Succeeded":
+                return _api_error(404, "ExportFileNotFound", f"export {export_id} has no file (not Succeeded)")
             fmt = FORMATS[export["format"]]
             return Response(200, {"Content-Type": "application/octet-stream"}, make_document(fmt, "Power BI report", export["values"]))
         export["polls"] += 1
@@ -104,6 +111,7 @@ def handler(state: PowerBiState):
             headers = {} if state.fail_retry_after is None else {"Retry-After": str(state.fail_retry_after)}
             return _json(200, {**base, "status": "Failed", "percentComplete": 0,
                                "error": {"code": "ExportFailed", "message": "capacity overloaded"}}, headers)
+        export["status"] = "Succeeded"
         return _json(200, {**base, "status": "Succeeded", "percentComplete": 100})
 
     return handle

@@ -68,10 +68,14 @@ class FakeServer:
     """Serve ``handler`` on a random local port in a background thread.
 
     :param handler: turns a request into a response.
+    :param authenticate: answers a request that is not (yet) authenticated with its challenge, and
+        an authenticated one with None; it runs before scripted faults, so a fault reaches only a
+        client that has logged in, as on a real server.
     """
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, authenticate: Callable[[Request], Response | None] | None = None) -> None:
         self.handler = handler
+        self.authenticate = authenticate
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
         self._lock = threading.Lock()
@@ -133,6 +137,12 @@ class FakeServer:
         return fault
 
     def _answer(self, request: Request) -> Response:
+        challenge = self.authenticate(request) if self.authenticate is not None else None
+        if challenge is not None:
+            with self._lock:
+                self.requests.append(request)
+            request.response = challenge
+            return challenge
         with self._lock:
             self.requests.append(request)
             target = f"{request.path}?{request.query}"

@@ -79,13 +79,10 @@ def _basic(request: Request) -> Response | None:
     return Response(401, {"WWW-Authenticate": 'Basic realm="ssrs"'}, b"")
 
 
-def handler(auth: str):
-    """The request handler of a server that wants ``auth`` (ntlm or basic)."""
+def handler():
+    """The request handler of an authenticated connection (see :func:`server` for the login)."""
 
     def handle(request: Request) -> Response:
-        denied = _ntlm(request) if auth == "ntlm" else _basic(request)
-        if denied is not None:
-            return denied
         request.user = request.connection.get("user") or USER
         if request.method != "GET" or request.path != "/ReportServer":
             return Response(404, {"Content-Type": "text/plain"}, b"Not Found")
@@ -111,4 +108,4 @@ def server(auth: str = "ntlm") -> FakeServer:
 
     :param auth: ntlm or basic.
     """
-    return FakeServer(handler(auth))
+    return FakeServer(handler(), authenticate=_ntlm if auth == "ntlm" else _basic)
