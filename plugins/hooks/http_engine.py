@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import requests
 from airflow.sdk import BaseHook
+from urllib3.exceptions import ReadTimeoutError
 
 from reporting.engines import check_document
 from reporting.errors import (
@@ -209,7 +210,8 @@ class HttpEngineHook(BaseHook):
                     write(chunks, sink)
         except requests.RequestException as exc:
             dest.unlink(missing_ok=True)
-            if "timed out" in str(exc).lower():
+            # requests re-raises a read timeout inside iter_content as a ConnectionError around urllib3's error.
+            if isinstance(exc, requests.Timeout) or any(isinstance(arg, ReadTimeoutError) for arg in exc.args):
                 raise EngineTimeout(self.engine, f"the {fmt} download stalled for {self.timeout:g} s") from exc
             raise EngineConnectionError(self.engine, f"the {fmt} download broke off ({type(exc).__name__})") from exc
         digest = hashlib.sha256()

@@ -168,6 +168,18 @@ def test_a_slow_rendering_is_a_retryable_timeout(server, store):
     assert (classify(failed.value).code, classify(failed.value).retry_eligible) == ("TIMEOUT", True)
 
 
+def test_a_download_that_stalls_half_way_is_a_retryable_timeout_and_leaves_no_file(server, store, tmp_path):
+    document = b"%PDF-1.7\n" + b"x" * 200_000
+    server.fail("rs:Format=PDF", 200, headers={"Content-Type": "application/pdf"}, body=document, stall=2.0)
+
+    with pytest.raises(EngineTimeout) as failed:
+        SsrsHook("ssrs_test", timeout=0.5).render("/Finance/Inventory", "PDF", {}, tmp_path / "x.pdf", "pdf")
+
+    assert "the pdf download stalled for 0.5 s" in str(failed.value)
+    assert classify(failed.value).retry_eligible is True
+    assert not (tmp_path / "x.pdf").exists()
+
+
 def test_an_html_page_instead_of_a_pdf_is_refused(server, store, tmp_path):
     server.fail("rs:Format=PDF", 200, headers={"Content-Type": "text/html"}, body=b"<!DOCTYPE html><html>sign in</html>")
 

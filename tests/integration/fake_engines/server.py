@@ -40,9 +40,12 @@ class Request:
 
 @dataclass
 class Response:
+    """An answer; with ``stall`` set, the body stops half way for that many seconds (a download that hangs)."""
+
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    stall: float = 0.0
 
 
 @dataclass
@@ -59,6 +62,7 @@ class Fault:
     times: int = 1
     delay: float = 0.0
     method: str | None = None
+    stall: float = 0.0
 
 
 Handler = Callable[[Request], Response]
@@ -110,7 +114,14 @@ class FakeServer:
                 self.send_header("Content-Length", str(len(response.body)))
                 self.end_headers()
                 try:
-                    self.wfile.write(response.body)
+                    if response.stall:
+                        half = len(response.body) // 2
+                        self.wfile.write(response.body[:half])
+                        self.wfile.flush()
+                        time.sleep(response.stall)
+                        self.wfile.write(response.body[half:])
+                    else:
+                        self.wfile.write(response.body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
@@ -159,7 +170,7 @@ class FakeServer:
         if fault is not None:
             if fault.delay:
                 time.sleep(fault.delay)
-            request.response = Response(fault.status, dict(fault.headers), fault.body)
+            request.response = Response(fault.status, dict(fault.headers), fault.body, fault.stall)
         else:
             request.response = self.handler(request)
         return request.response
