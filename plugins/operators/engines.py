@@ -211,6 +211,10 @@ class SqlReportOperator(ReportEngineOperator):
                 statement, bound = bind(sql_text, parameters, paramstyle_of(conn))
             except BindError as exc:
                 raise AirflowFailException(f"{sql_file}: {exc}") from None
+            if kind == "snowflake":
+                # Asked before execute, Snowflake's Arrow chunks carry NUMBER(p,s) with s > 0 as
+                # decimal128 instead of float64 (the connector's ``arrow_number_to_decimal``).
+                conn._arrow_number_to_decimal = True
             # A PostgreSQL client cursor loads the whole result at execute; a named (server-side)
             # cursor streams it, so memory stays at one batch.
             cursor = conn.cursor(name=f"report_{self.definition.id}") if kind in ("postgres", "postgresql") else conn.cursor()
@@ -226,15 +230,41 @@ class SqlReportOperator(ReportEngineOperator):
 
     @staticmethod
     def _batches(cursor: Any, size: int, kind: str) -> Iterator[Sequence[Sequence[Any]]]:
-        if kind == "snowflake" and hasattr(cursor, "fetch_pandas_batches"):
-            # Snowflake hands results over in Arrow chunks; reading them as frames avoids a
-            # Python object per cell on the way in.
-            for frame in cursor.fetch_pandas_batches():
-                if len(frame):
-                    yield list(frame.itertuples(index=False, name=None))
-            return
+        if kind == "snowflake" and hasattr(cursor, "fetch_arrow_batches"):
+            from snowflake.connector.errors import NotSupportedError
+
+            try:
+                # Microseconds: Python's datetime has no nanoseconds, and every chunk gets one schema.
+                tables = cursor.fetch_arrow_batches(force_microsecond_precision=True)
+            except NotSupportedError:  # a result in JSON format has no Arrow chunks; its rows are rows
+                tables = None
+            if tables is not None:
+                for table in tables:
+                    # A Snowflake chunk may hold far more rows than a batch: Python values for one batch at a time.
+                    for offset in range(0, table.num_rows, size):
+                        yield SqlReportOperator._python_rows(table.slice(offset, size))
+                return
         while rows := cursor.fetchmany(size):
             yield rows
+
+    @staticmethod
+    def _python_rows(table: Any) -> list[tuple[Any, ...]]:
+        """Rows of an Arrow table with the values ``fetchmany`` gives: None for NULL, int, Decimal, date, datetime.
+
+        Column by column (pandas would make NaN, NaT, floats and Timestamps of them). A NUMBER(p,0)
+        chunk too wide for int64 arrives as decimal128(38, 0) and becomes int, as Snowflake's rows give it.
+
+        :param table: one Arrow table (or record batch) of a result.
+        """
+        import pyarrow.types
+
+        columns = []
+        for field, column in zip(table.schema, table.columns):
+            values = column.to_pylist()
+            if pyarrow.types.is_decimal(field.type) and field.type.scale == 0:
+                values = [None if value is None else int(value) for value in values]
+            columns.append(values)
+        return list(zip(*columns))
 
 
 class EngineRetryPolicy(RetryPolicy):
