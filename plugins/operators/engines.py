@@ -21,7 +21,7 @@ from operators.request_context import actor, request_store
 from operators.sending_gate import hold_if_paused
 from operators.staging import stage_file
 from reporting.definition import InvalidParameters, ReportDefinition
-from reporting.errors import EngineError, engine_error_from_dict, engine_error_of
+from reporting.errors import EngineError, EngineSqlError, engine_error_from_dict, engine_error_of, sql_error_is_permanent
 from reporting.lifecycle import Status
 from reporting.loader import sql_dir
 from reporting.naming import NamingContext, render_filename, staging_key
@@ -188,10 +188,16 @@ class SqlReportOperator(ReportEngineOperator):
 
     Rows are fetched ``batch_size`` at a time and fed to all renderers as they arrive, so
     memory holds about one batch whatever the row count. Parameters are bind parameters.
+    SQL the database rejects as such (syntax, a missing table or column) fails the task at
+    once as an :class:`EngineSqlError`; a lost connection or a timeout gets the task's retries.
 
     :param definition: the report definition (its engine must be ``sql``).
     :param request: the claimed request (the claim task's XCom).
     """
+
+    def __init__(self, *, definition: ReportDefinition, request: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("retry_policy", EngineRetryPolicy())
+        super().__init__(definition=definition, request=request, **kwargs)
 
     def default_report_path(self) -> str:
         """The definition's SQL file, relative to include/sql."""
@@ -223,6 +229,10 @@ class SqlReportOperator(ReportEngineOperator):
                 columns = [column[0] for column in cursor.description]
                 renderers = [open_renderer(fmt, path, columns, context) for fmt, path in paths.items()]
                 return render_all(renderers, self._batches(cursor, engine.batch_size, kind))
+            except Exception as exc:
+                if sql_error_is_permanent(exc):
+                    raise EngineSqlError(sql_file, exc) from exc
+                raise
             finally:
                 cursor.close()
         finally:

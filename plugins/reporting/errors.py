@@ -183,6 +183,52 @@ class EngineTransferError(EngineError):
         super().__init__(engine, message, retryable=True)
 
 
+class EngineSqlError(EngineError):
+    """The database rejected the report's SQL itself (syntax, a missing table or column, a bad cast). Never retryable.
+
+    :param sql_file: the report's SQL file (under include/sql).
+    :param cause: the database driver's exception.
+    """
+
+    code = "SQL_ERROR"
+
+    def __init__(self, sql_file: str, cause: BaseException) -> None:
+        detail = " ".join(str(cause).split()) or type(cause).__name__
+        super().__init__("sql", f"{sql_file}: {type(cause).__name__}: {detail}", retryable=False)
+
+
+# DB-API classes for a fault of the statement (syntax, a missing table, column or privilege, a
+# bad cast, a feature the database lacks): the same SQL fails the same way on every try.
+_PERMANENT_SQL_ERRORS = frozenset({"ProgrammingError", "DataError", "NotSupportedError"})
+# SQLSTATE classes that say the statement was fine and the moment was not: connection (08),
+# transaction rollback (40), insufficient resources (53), operator intervention: a cancel, a
+# timeout, a shutdown (57), system error (58). Snowflake raises ProgrammingError for every
+# failed query, its statement timeouts (57014) too.
+_TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
+
+
+def sql_error_is_permanent(exc: BaseException) -> bool:
+    """Whether a database driver's exception is a fault of the SQL that no retry can cure.
+
+    DB-API ``ProgrammingError``, ``DataError`` and ``NotSupportedError`` are, unless their
+    SQLSTATE (``sqlstate``, psycopg2's ``pgcode``) says the failure was transient. SQLite
+    reports a bad statement as ``OperationalError`` with the code ``SQLITE_ERROR`` ("no such
+    table", a syntax error); busy, locked and I/O errors have codes of their own and stay retryable.
+    ``OperationalError`` and connection losses of other drivers are never permanent.
+
+    :param exc: any exception.
+    """
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if "DatabaseError" not in names:
+        return False
+    sqlstate = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+    if isinstance(sqlstate, str) and sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES:
+        return False
+    if names & _PERMANENT_SQL_ERRORS:
+        return True
+    return getattr(exc, "sqlite_errorname", None) == "SQLITE_ERROR"
+
+
 _ENGINE_ERRORS: dict[str, type[EngineError]] = {}
 
 
@@ -261,6 +307,8 @@ def classify(exc: BaseException, *, non_retryable: bool = False) -> ErrorInfo:
     names = {cls.__name__ for cls in type(exc).__mro__}
     if "InvalidParameters" in names:
         return ErrorInfo("INVALID_PARAMETERS", name, message, False)
+    if sql_error_is_permanent(exc):
+        return ErrorInfo("SQL_ERROR", name, message, False)
     if isinstance(exc, TimeoutError) or "Timeout" in name or "TaskDeferralTimeout" in names:
         return ErrorInfo("TIMEOUT", name, message, not non_retryable)
     if isinstance(exc, (ConnectionError, socket.gaierror)) or "OperationalError" in names:

@@ -373,3 +373,67 @@ def test_a_worker_killed_mid_engine_task_leaves_no_request_stuck(report_env, tmp
     [error] = trail["errors"]
     assert error["error_code"] == "STUCK" and "the run died without its callbacks" in error["message"]
     assert trail["request"]["last_error"].startswith("housekeeping: no progress since")
+
+
+# --- SQL errors: the report's own SQL is wrong, or its database is down ---------------------------
+
+
+def _write_sql_report(tmp_path: Path, monkeypatch, conn: str, sql: str) -> str:
+    """The sample report reading ``sql`` from PostgreSQL (connection ``conn``), in its own folders."""
+    folder = tmp_path / "sql"
+    folder.mkdir(exist_ok=True)
+    (folder / "pg_report.sql").write_text(sql)
+    monkeypatch.setenv("REPORTING_SQL_DIR", str(folder))
+    monkeypatch.setenv("AIRFLOW_CONN_REPORTING_PG_WAREHOUSE", conn)
+    data = yaml.safe_load((ROOT / "include" / "reports" / "sales_summary.yaml").read_text())
+    data.update(id="pg_report", engine={"type": "sql", "conn_id": "reporting_pg_warehouse", "sql": "pg_report.sql"})
+    reports = tmp_path / "reports"
+    reports.mkdir(exist_ok=True)
+    (reports / "pg_report.yaml").write_text(yaml.safe_dump(data))
+    monkeypatch.setenv("REPORTING_DEFINITIONS_DIR", str(reports))
+    return "report__pg_report"
+
+
+def test_sql_naming_a_missing_table_fails_at_once_and_leaves_the_gate_alone(
+    factory, report_env, pg_database, tmp_path, monkeypatch
+):
+    dag_id = _write_sql_report(
+        tmp_path, monkeypatch, pg_database, "SELECT region, units FROM no_such_table WHERE region = :region"
+    )
+
+    run = test_run(factory.build_all()[dag_id], _conf("sql-missing-table"))
+
+    assert str(run.state) == "failed"
+    generate = next(t for t in run.get_task_instances() if t.task_id == "generate")
+    assert (str(generate.state), generate.try_number) == ("failed", 1), "failed on try 1, no retry"
+    trail = RequestStoreHook().trail("sql-missing-table")
+    assert trail["request"]["status"] == "FAILED"
+    assert _retries(trail) == []
+    [error] = trail["errors"]
+    assert (error["error_code"], error["error_class"], error["retry_eligible"]) == ("SQL_ERROR", "EngineSqlError", False)
+    assert (error["component"], error["retry_count"]) == ("ENGINE", 0)
+    assert 'pg_report.sql: UndefinedTable: relation "no_such_table" does not exist' in error["message"]
+    assert trail["request"]["last_error"].startswith("generate: EngineSqlError: sql: pg_report.sql: UndefinedTable")
+    assert _gate() is None, "the sending gate is untouched"
+    assert not any((e["details"] or {}).get("sending_gate") for e in trail["events"])
+    assert not (report_env / "sales_summary").exists(), "nothing is delivered"
+
+
+def test_a_database_that_is_down_is_retried_and_then_pauses_sending(factory, report_env, tmp_path, monkeypatch):
+    import json
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    down = json.dumps({"conn_type": "postgres", "host": "127.0.0.1", "port": port, "login": "postgres", "schema": "x"})
+    dag_id = _write_sql_report(tmp_path, monkeypatch, down, "SELECT 1 AS one WHERE :region IS NOT NULL")
+
+    run = test_run(factory.build_all()[dag_id], _conf("sql-db-down"))
+
+    assert str(run.state) == "failed"
+    trail = RequestStoreHook().trail("sql-db-down")
+    assert [e["try_number"] for e in _retries(trail)] == [1, 2], "an OperationalError gets the retries"
+    [error] = trail["errors"]
+    assert (error["error_code"], error["error_class"], error["retry_eligible"]) == ("CONNECTION", "OperationalError", True)
+    assert _gate() == "false", "retries ran out on an infrastructure error"

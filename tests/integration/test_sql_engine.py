@@ -225,3 +225,25 @@ def test_nulls_and_exact_numbers_render_the_same_from_postgres_and_snowflake(
     assert "12.50" in text and "1234567890.99" in text
     assert not any(junk in text for junk in ("nan", "NaT", "None", "7.0"))
 
+
+# --- SQL the database rejects -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ["postgres", "snowflake"])
+def test_sql_naming_a_missing_table_is_a_non_retryable_sql_error(engine, pg_database, fake_snowflake, sql_dir, monkeypatch):
+    from reporting.errors import EngineSqlError, classify
+    from support.snowflake_streams import FAKE_SNOWFLAKE_CONN
+
+    (sql_dir / "engine_rows.sql").write_text("SELECT id, label FROM no_such_table WHERE id > :min_id")
+    monkeypatch.setenv("AIRFLOW_CONN_ENGINE_BAD", pg_database if engine == "postgres" else FAKE_SNOWFLAKE_CONN)
+    operator = SqlReportOperator(task_id="generate", definition=_definition("engine_bad"), request={})
+    context = RenderContext("Engine rows", "engine_rows", {"min_id": 10}, datetime.now(timezone.utc))
+
+    with pytest.raises(EngineSqlError) as raised:
+        operator.generate({"csv": sql_dir / "out.csv"}, {"min_id": 10}, context)
+
+    cause = raised.value.__cause__
+    assert type(cause).__name__ == ("UndefinedTable" if engine == "postgres" else "ProgrammingError")
+    info = classify(raised.value)
+    assert (info.code, info.retry_eligible) == ("SQL_ERROR", False)
+    assert "engine_rows.sql" in info.message and "no_such_table" in info.message.lower()
