@@ -6,8 +6,9 @@ through ``airflow.sdk.ObjectStoragePath``: ``file://`` through fsspec's local fi
 Airflow connection (``aws_default`` when the URI names none). A staged artifact's URI keeps the
 connection in it (``s3://conn_id@bucket/key``), so readers use the same one.
 
-On S3 a PUT (single or multipart) becomes visible only once complete, and a failed multipart
-upload is aborted, so the final key never holds a partial object.
+Writes never leave a partial file under the final key: on a local root the bytes go to a
+temporary name beside it, are flushed to disk and renamed into place; on S3 a PUT (single or
+multipart) becomes visible only once complete, and a failed multipart upload is aborted.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import shutil
 from pathlib import Path
 from typing import BinaryIO
 
@@ -70,9 +70,7 @@ def stage_file(local: Path, key: str) -> str:
     target = staged_path(staging_root_uri()) / key
     size = local.stat().st_size
     if target.protocol in _LOCAL_PROTOCOLS:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with local.open("rb") as source, target.open("wb") as sink:
-            shutil.copyfileobj(source, sink, _CHUNK)
+        _write_local(local, target)
     else:
         # put_file: one PUT, or a multipart upload that is completed only when every part is
         # in (and aborted when one fails); either way the object appears whole or not at all.
@@ -84,6 +82,25 @@ def stage_file(local: Path, key: str) -> str:
     if stored != size:
         raise OSError(f"{target}: staged {stored} bytes, the rendered file has {size}")
     return str(target)
+
+
+def _write_local(local: Path, target: ObjectStoragePath) -> None:
+    """Write to a temporary name beside the final one, flush it to disk, then rename it into place.
+
+    A crash or an error mid-copy leaves at most the hidden temporary file, never a partial file
+    under the final name (a failed re-stage keeps the previous artifact whole).
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.parent / f".{target.name}.{os.getpid()}.partial"
+    try:
+        with local.open("rb") as source, partial.open("wb") as sink:
+            while chunk := source.read(_CHUNK):
+                sink.write(chunk)
+            sink.flush()
+            os.fsync(sink.fileno())
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 class _HashingWriter:
