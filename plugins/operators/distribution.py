@@ -21,7 +21,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from operators.request_context import actor, request_store
 from operators.sending_gate import hold_if_paused
-from operators.staging import S3Location, copy_staged
+from operators.staging import copy_staged, is_s3, presigned_url
 from reporting.definition import EmailTarget, LocalTarget, ReportDefinition, S3Target, SftpTarget, SmbTarget
 from reporting.naming import NamingContext, render_filename, render_header, render_key, render_text
 from reporting.targets import target_from_spec
@@ -214,12 +214,8 @@ def deliver_email(
 
 
 def _link(artifact: dict[str, Any], target: EmailTarget) -> str:
-    if artifact["uri"].startswith("s3://"):
-        location = S3Location.parse(artifact["uri"])
-        return location.hook().generate_presigned_url(
-            client_method="get_object", params={"Bucket": location.bucket, "Key": location.key},
-            expires_in=int(target.link_expiry.total_seconds()),
-        )
+    if is_s3(artifact["uri"]):
+        return presigned_url(artifact["uri"], int(target.link_expiry.total_seconds()))
     return artifact["uri"]
 
 

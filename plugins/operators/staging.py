@@ -1,27 +1,38 @@
 """Staging storage: where generated artifacts wait for delivery (file:// locally, s3:// in production).
 
-``[reporting] staging_root`` (``AIRFLOW__REPORTING__STAGING_ROOT``) names it. Local and other
-fsspec roots go through ``airflow.sdk.ObjectStoragePath``. An ``s3://[conn_id@]bucket/prefix``
-root goes through the amazon provider's S3Hook on that connection (default ``aws_default``):
-ObjectStoragePath needs s3fs for S3, and no s3fs release resolves with the pinned
-boto3/botocore, so the hook does the same job with the same URIs.
+``[reporting] staging_root`` (``AIRFLOW__REPORTING__STAGING_ROOT``) names it. Every root goes
+through ``airflow.sdk.ObjectStoragePath``: ``file://`` through fsspec's local filesystem, and
+``s3://[conn_id@]bucket/prefix`` through the amazon provider's fsspec integration (s3fs) on that
+Airflow connection (``aws_default`` when the URI names none). A staged artifact's URI keeps the
+connection in it (``s3://conn_id@bucket/key``), so readers use the same one.
+
+Writes never leave a partial file under the final key: on a local root the bytes go to a
+temporary name beside it, are flushed to disk and renamed into place; on S3 a PUT (single or
+multipart) becomes visible only once complete, and a failed multipart upload is aborted.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
-import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import urlsplit
 
 from airflow.sdk import ObjectStoragePath, conf
 
 STAGING_SECTION = "reporting"
 STAGING_OPTION = "staging_root"
+DEFAULT_S3_CONN_ID = "aws_default"
 _CHUNK = 1024 * 1024
+_LOCAL_PROTOCOLS = frozenset({"file", "local"})
+_S3_PROTOCOLS = frozenset({"s3", "s3a", "s3n"})
+# S3 uploads: parts of 8 MiB, 4 in flight, so an upload holds about 32 MiB whatever the file's
+# size (s3fs's own default reads up to 100 MiB into memory for one PUT). A file under two parts
+# goes up in one PUT. S3 allows 10,000 parts, so a larger file gets larger parts.
+_PART_SIZE = 8 * 1024 * 1024
+_PARTS_IN_FLIGHT = 4
+_MAX_PARTS = 10_000
 
 
 def staging_root_uri() -> str:
@@ -33,37 +44,18 @@ def staging_root_uri() -> str:
     return (home / "reporting-staging").as_uri()
 
 
-@dataclass(frozen=True)
-class S3Location:
-    """An ``s3://[conn_id@]bucket/key`` URI, split.
+def staged_path(uri: str) -> ObjectStoragePath:
+    """An ObjectStoragePath for a staging URI (the root or an artifact's).
 
-    :param conn_id: the Airflow AWS connection.
-    :param bucket: the bucket.
-    :param key: the object key (or key prefix).
+    The connection comes from the URI's user part (``s3://conn_id@bucket/key``); an S3 URI
+    without one uses ``aws_default``.
+
+    :param uri: ``file:///...`` or ``s3://[conn_id@]bucket/key`` (or another fsspec URI).
     """
-
-    conn_id: str
-    bucket: str
-    key: str
-
-    @classmethod
-    def parse(cls, uri: str) -> S3Location:
-        """Split an S3 URI; the connection defaults to ``aws_default``.
-
-        :param uri: ``s3://[conn_id@]bucket/key``.
-        """
-        parts = urlsplit(uri)
-        return cls(parts.username or "aws_default", parts.hostname or "", parts.path.lstrip("/"))
-
-    def uri(self) -> str:
-        """The URI again, with the connection in it so readers use the same one."""
-        return f"s3://{self.conn_id}@{self.bucket}/{self.key}"
-
-    def hook(self):
-        """An S3Hook on this location's connection."""
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-        return S3Hook(aws_conn_id=self.conn_id)
+    path = ObjectStoragePath(uri)
+    if path.conn_id is None and path.protocol in _S3_PROTOCOLS:
+        path = ObjectStoragePath(uri, conn_id=DEFAULT_S3_CONN_ID)
+    return path
 
 
 def stage_file(local: Path, key: str) -> str:
@@ -75,17 +67,40 @@ def stage_file(local: Path, key: str) -> str:
     :param local: the rendered file.
     :param key: the staging key from :func:`reporting.naming.staging_key`.
     """
-    root = staging_root_uri()
-    if root.startswith("s3://"):
-        base = S3Location.parse(root)
-        target = S3Location(base.conn_id, base.bucket, f"{base.key}/{key}".lstrip("/"))
-        target.hook().load_file(str(local), key=target.key, bucket_name=target.bucket, replace=True)
-        return target.uri()
-    path = ObjectStoragePath(root) / key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with local.open("rb") as source, path.open("wb") as sink:
-        shutil.copyfileobj(source, sink, _CHUNK)
-    return str(path)
+    target = staged_path(staging_root_uri()) / key
+    size = local.stat().st_size
+    if target.protocol in _LOCAL_PROTOCOLS:
+        _write_local(local, target)
+    else:
+        # put_file: one PUT, or a multipart upload that is completed only when every part is
+        # in (and aborted when one fails); either way the object appears whole or not at all.
+        target.fs.put_file(
+            str(local), target.path,
+            chunksize=max(_PART_SIZE, math.ceil(size / _MAX_PARTS)), max_concurrency=_PARTS_IN_FLIGHT,
+        )
+    stored = target.stat().st_size
+    if stored != size:
+        raise OSError(f"{target}: staged {stored} bytes, the rendered file has {size}")
+    return str(target)
+
+
+def _write_local(local: Path, target: ObjectStoragePath) -> None:
+    """Write to a temporary name beside the final one, flush it to disk, then rename it into place.
+
+    A crash or an error mid-copy leaves at most the hidden temporary file, never a partial file
+    under the final name (a failed re-stage keeps the previous artifact whole).
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.parent / f".{target.name}.{os.getpid()}.partial"
+    try:
+        with local.open("rb") as source, partial.open("wb") as sink:
+            while chunk := source.read(_CHUNK):
+                sink.write(chunk)
+            sink.flush()
+            os.fsync(sink.fileno())
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 class _HashingWriter:
@@ -110,13 +125,24 @@ def copy_staged(uri: str, sink_path: Path) -> tuple[int, str]:
     """
     with sink_path.open("wb") as sink:
         writer = _HashingWriter(sink)
-        if uri.startswith("s3://"):
-            location = S3Location.parse(uri)
-            location.hook().get_key(location.key, location.bucket).download_fileobj(writer)
-        else:
-            with ObjectStoragePath(uri).open("rb") as source:
-                while chunk := source.read(_CHUNK):
-                    writer.write(chunk)
+        # block_size bounds s3fs's read-ahead (50 MiB by default); local files ignore it.
+        with staged_path(uri).open("rb", block_size=_PART_SIZE) as source:
+            while chunk := source.read(_CHUNK):
+                writer.write(chunk)
         sink.flush()
         os.fsync(sink.fileno())
     return writer.size, writer.digest.hexdigest()
+
+
+def presigned_url(uri: str, expires_in: int) -> str:
+    """A URL that downloads a staged S3 artifact without credentials, valid for ``expires_in`` seconds.
+
+    :param uri: the artifact's ``s3://`` staging URI.
+    :param expires_in: seconds the URL stays valid.
+    """
+    return staged_path(uri).sign(expiration=expires_in)
+
+
+def is_s3(uri: str) -> bool:
+    """Whether a staging URI is on S3 (where links can be presigned URLs)."""
+    return uri.split("://", 1)[0] in _S3_PROTOCOLS
