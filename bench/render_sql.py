@@ -5,6 +5,8 @@ override with REPORTING_TEST_PG_HOST/PORT/USER), fills a table with --rows synth
 (include/sql/bench/create_sales.sql), then renders each (format, row count) in a fresh
 subprocess, as the SQL engine does: a server-side cursor fetched --batch rows at a time, each
 batch written by the renderer (plugins/reporting/renderers.py) before the next is fetched.
+Each case also runs the SQL engine itself ("engine"): ``SqlReportOperator.generate`` on an
+Airflow postgres connection to that database, so the figures hold for the real code path.
 The database is dropped at the end.
 
 Peak RSS is the child's ru_maxrss; "growth" is peak RSS minus RSS just before the first fetch,
@@ -59,6 +61,23 @@ kind, fmt, limit, size = {kind!r}, {fmt!r}, {rows}, {batch}
 # Import the writer before measuring the base RSS, so growth is what rendering holds, not code.
 if kind == "ours":
     from reporting.renderers import RenderContext, open_renderer
+elif kind == "engine":
+    import os
+    os.environ["AIRFLOW_CONN_REPORTING_BENCH_PG"] = json.dumps({{"conn_type": "postgres", **{conn!r}}})
+    from airflow.sdk import BaseHook
+    from operators.engines import SqlReportOperator
+    from reporting.definition import ReportDefinition
+    from reporting.renderers import RenderContext
+    # The SQL engine exactly as a report runs it: its operator's generate() on an Airflow connection.
+    definition = ReportDefinition.model_validate({{
+        "id": "bench", "title": "Sales benchmark", "owner": "bench",
+        "engine": {{"type": "sql", "conn_id": "reporting_bench_pg", "sql": "bench/select_sales.sql", "batch_size": size}},
+        "parameters": {{"limit": {{"type": "integer", "default": limit}}}},
+        "formats": [fmt], "distribution": [{{"type": "local", "path": "/tmp"}}],
+    }})
+    operator = SqlReportOperator(task_id="generate", definition=definition, request={{}})
+    # One connection first, so the base RSS holds the hook and driver code rather than the rows.
+    BaseHook.get_connection("reporting_bench_pg").get_hook().get_conn().close()
 elif fmt == "csv":
     import pandas as pd
 elif fmt == "xlsx":
@@ -79,6 +98,14 @@ with tempfile.TemporaryDirectory() as folder:
         frame = pd.DataFrame(cursor.fetchall(), columns=[c[0] for c in cursor.description])
         frame.to_csv(out, index=False)
         rows = len(frame)
+    elif kind == "engine":
+        # Timed from generate(): that includes opening its own connection, which the others have done.
+        cursor = None
+        base = rss_mib()
+        started = time.perf_counter()
+        context = RenderContext("Sales benchmark", "bench", {{"limit": limit}}, datetime.now(timezone.utc))
+        [result] = operator.generate({{fmt: out}}, {{"limit": limit}}, context)
+        rows = result.rows
     else:
         # A named cursor is a server-side cursor: the server keeps the result, we fetch one batch at a time.
         cursor = conn.cursor(name="bench")
@@ -131,7 +158,8 @@ with tempfile.TemporaryDirectory() as folder:
             page.save()
     elapsed = time.perf_counter() - started
     written = out.stat().st_size
-    cursor.close()
+    if cursor is not None:
+        cursor.close()
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({{"rows": rows, "seconds": elapsed, "bytes": written, "base": base, "peak": peak}}))
 """
@@ -147,14 +175,16 @@ def run_one(dsn: dict, kind: str, fmt: str, rows: int, batch: int) -> dict:
     """Render ``rows`` rows to ``fmt`` in a fresh interpreter; return its figures.
 
     :param dsn: psycopg2 connection keywords of the benchmark database.
-    :param kind: ``ours`` (plugins/reporting/renderers.py) or ``floor`` (the plain library call).
+    :param kind: ``ours`` (plugins/reporting/renderers.py fed from a cursor), ``engine`` (the SQL
+        engine operator's ``generate``) or ``floor`` (the plain library call).
     :param fmt: csv, xlsx or pdf.
     :param rows: how many rows to render.
     :param batch: rows per fetch.
     """
     # The SQL engine's own binding: :name parameters become the driver's bind parameters.
     sql, params = bind((SQL / "select_sales.sql").read_text(), {"limit": rows}, "pyformat")
-    code = _CHILD.format(plugins=str(ROOT / "plugins"), pg=dsn, rows=rows, batch=batch, fmt=fmt, sql=sql,
+    conn = {"host": dsn["host"], "port": dsn["port"], "login": dsn["user"], "schema": dsn["dbname"]}
+    code = _CHILD.format(plugins=str(ROOT / "plugins"), pg=dsn, conn=conn, rows=rows, batch=batch, fmt=fmt, sql=sql,
                          params=params, kind=kind)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if proc.returncode:
@@ -205,16 +235,19 @@ def main(argv: list[str] | None = None) -> dict:
               f"(PostgreSQL, database {name}); batch {args.batch:,} rows; "
               f"Python {platform.python_version()}, {os.cpu_count()} CPUs")
         print(f"{'format':<6} {'rows':>10} | {'ours rows/s':>11} {'peak':>6} {'growth':>6} | "
-              f"{'floor':<13} {'rows/s':>9} {'peak':>6} {'growth':>6} | {'speed ratio':>11}   (MiB)")
+              f"{'floor':<13} {'rows/s':>9} {'peak':>6} {'growth':>6} | {'speed ratio':>11} | "
+              f"{'engine rows/s':>13} {'peak':>6} {'growth':>6}   (MiB)")
         for fmt, rows in cases:
             ours = run_one(dsn, "ours", fmt, rows, args.batch)
             floor = run_one(dsn, "floor", fmt, rows, args.batch)
+            engine = run_one(dsn, "engine", fmt, rows, args.batch)
             ratio = ours["rows_per_s"] / floor["rows_per_s"]
-            results.append({"format": fmt, "rows": rows, "ours": ours, "floor": floor,
+            results.append({"format": fmt, "rows": rows, "ours": ours, "floor": floor, "engine": engine,
                             "floor_name": floors[fmt], "speed_vs_floor": ratio})
             print(f"{fmt:<6} {rows:>10,} | {ours['rows_per_s']:>11,.0f} {ours['peak']:>6.0f} {ours['growth']:>6.0f} | "
                   f"{floors[fmt]:<13} {floor['rows_per_s']:>9,.0f} {floor['peak']:>6.0f} {floor['growth']:>6.0f} | "
-                  f"{ratio:>10.2f}x", flush=True)
+                  f"{ratio:>10.2f}x | {engine['rows_per_s']:>13,.0f} {engine['peak']:>6.0f} {engine['growth']:>6.0f}",
+                  flush=True)
     finally:
         with admin.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
