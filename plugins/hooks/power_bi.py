@@ -92,6 +92,9 @@ class PowerBiHook(HttpEngineHook):
 
     def __init__(self, powerbi_conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(powerbi_conn_id, **kwargs)
+        # Azure AD throttles token requests; one hook's calls (every format of a task) share a
+        # token until shortly before it expires. Nothing else is kept between calls.
+        self._token: tuple[str, float] | None = None
 
     @staticmethod
     def _token_request(conn: Any) -> tuple[str, dict[str, str]]:
@@ -115,14 +118,19 @@ class PowerBiHook(HttpEngineHook):
         token = body.get("access_token")
         if not token:
             raise EngineResponseError("powerbi", "the token endpoint answered without an access_token")
+        from airflow.sdk.log import mask_secret
+
+        mask_secret(token)  # a bearer token is a credential: never in a task log
         return token, time.time() + float(body.get("expires_in", 3600)) - _TOKEN_MARGIN
 
     def get_token(self) -> str:
-        """An access token for the Power BI REST API (client-credentials grant)."""
-        conn = self._connection()
-        url, form = self._token_request(conn)
-        with requests.Session() as session:
-            return self._token_from(self.send(session, "POST", url, data=form).json())[0]
+        """An access token for the Power BI REST API (client-credentials grant), reused while it is valid."""
+        if self._token is None or self._token[1] <= time.time():
+            conn = self._connection()
+            url, form = self._token_request(conn)
+            with requests.Session() as session:
+                self._token = self._token_from(self.send(session, "POST", url, data=form).json())
+        return self._token[0]
 
     def _session(self) -> tuple[Any, requests.Session]:
         conn = self._connection()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +28,14 @@ class PowerBiReportOperator(DeferrableReportOperator):
     def default_report_path(self) -> str:
         return self.definition.engine.report_id
 
-    def _hook(self) -> PowerBiHook:
+    @cached_property
+    def hook(self) -> PowerBiHook:
+        """The Power BI hook; one per task process, so the formats share one Azure AD token."""
         return PowerBiHook(self.definition.engine.conn_id, timeout=self.engine_timeout)
 
     def start_exports(self, parameters: dict[str, Any]) -> dict[str, str]:
         engine = self.definition.engine
-        hook = self._hook()
+        hook = self.hook
         values = engine.engine_parameters(parameters)
         return {
             fmt: hook.start_export(engine.workspace_id, self.engine_report_path, engine.format_map[fmt], values)
@@ -53,4 +56,4 @@ class PowerBiReportOperator(DeferrableReportOperator):
 
     def download(self, export_id: str, fmt: str, dest: Path) -> RenderResult:
         engine = self.definition.engine
-        return self._hook().download(engine.workspace_id, self.engine_report_path, export_id, dest, fmt)
+        return self.hook.download(engine.workspace_id, self.engine_report_path, export_id, dest, fmt)

@@ -372,6 +372,8 @@ def test_powerbi_report_dag_defers_while_exporting_and_delivers_the_exports(powe
     grant = {"grant_type": "client_credentials", "client_id": pbi_fake.CLIENT_ID, "client_secret": pbi_fake.CLIENT_SECRET,
              "scope": "https://analysis.windows.net/powerbi/api/.default"}
     assert token_calls and all(dict(parse_qsl(r.body.decode())) == grant for r in token_calls)
+    # one token for starting both exports, one for the trigger's polls, one for both downloads
+    assert len(token_calls) == 3, "the formats of one task process share an Azure AD token"
     api_calls = [r for r in powerbi.server.requests if r.path.startswith(report_api)]
     assert all(r.headers["authorization"].removeprefix("Bearer ") in powerbi.state.tokens for r in api_calls)
 
