@@ -28,7 +28,7 @@ from fake_engines.harness import (
 from hooks.power_bi import PowerBiHook
 from operators.engines import EngineRetryPolicy
 from operators.power_bi import PowerBiReportOperator
-from reporting.errors import EngineJobFailed, EngineTimeout, classify
+from reporting.errors import EngineHttpError, EngineJobFailed, EngineTimeout, classify
 from triggers.power_bi import PowerBiExportTrigger
 
 ENGINE = {
@@ -235,3 +235,29 @@ def test_an_export_that_outlives_the_deadline_is_a_retryable_timeout(server, sto
     info = classify(failed.value)
     assert (info.code, info.retry_eligible) == ("TIMEOUT", True)
     assert "exports not finished by the task's deadline" in info.message
+
+
+def test_an_export_request_that_gets_no_answer_in_time_is_a_retryable_timeout(server, store):
+    definition = make_definition({**ENGINE, "timeout": "0.5s"}, formats=["pdf"])
+    server.fail("/ExportTo", 202, delay=1.5)
+
+    with pytest.raises(EngineTimeout) as failed:
+        _operator(definition, claimed(store, definition)).execute(task_context())
+
+    info = classify(failed.value)
+    assert (info.code, info.retry_eligible) == ("TIMEOUT", True)
+    assert info.message.startswith("powerbi: no answer to POST ") and "within 0.5 s" in info.message
+
+
+def test_a_throttled_export_request_is_retried_after_retry_after(server, store):
+    definition = make_definition(ENGINE, formats=["pdf"])
+    operator = _operator(definition, claimed(store, definition))
+    server.fail("/ExportTo", 429, headers={"Retry-After": "12", "Content-Type": "application/json"},
+                body=b'{"error": {"code": "TooManyRequests", "message": "too many exports"}}')
+
+    with pytest.raises(EngineHttpError) as failed:
+        operator.execute(task_context())
+
+    decision = EngineRetryPolicy().evaluate(failed.value, try_number=1, max_tries=3)
+    assert (decision.action, decision.retry_delay) == (RetryAction.RETRY, timedelta(seconds=12))
+    assert isinstance(_defer(operator, 2).trigger, PowerBiExportTrigger), "the retry starts the export"
