@@ -17,7 +17,6 @@ import hashlib
 import math
 import os
 from pathlib import Path
-from typing import BinaryIO
 
 from airflow.sdk import ObjectStoragePath, conf
 
@@ -103,35 +102,24 @@ def _write_local(local: Path, target: ObjectStoragePath) -> None:
         partial.unlink(missing_ok=True)
 
 
-class _HashingWriter:
-    """A file wrapper that counts and hashes what passes through it."""
-
-    def __init__(self, sink: BinaryIO) -> None:
-        self.sink = sink
-        self.digest = hashlib.sha256()
-        self.size = 0
-
-    def write(self, chunk: bytes) -> int:
-        self.digest.update(chunk)
-        self.size += len(chunk)
-        return self.sink.write(chunk)
-
-
 def copy_staged(uri: str, sink_path: Path) -> tuple[int, str]:
     """Copy a staged artifact to a local file, returning (bytes, sha256) of what was written.
 
     :param uri: the artifact's staging URI.
     :param sink_path: the local file to write.
     """
+    digest = hashlib.sha256()
+    size = 0
     with sink_path.open("wb") as sink:
-        writer = _HashingWriter(sink)
         # block_size bounds s3fs's read-ahead (50 MiB by default); local files ignore it.
         with staged_path(uri).open("rb", block_size=_PART_SIZE) as source:
             while chunk := source.read(_CHUNK):
-                writer.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+                sink.write(chunk)
         sink.flush()
         os.fsync(sink.fileno())
-    return writer.size, writer.digest.hexdigest()
+    return size, digest.hexdigest()
 
 
 def presigned_url(uri: str, expires_in: int) -> str:
