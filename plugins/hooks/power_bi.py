@@ -183,15 +183,17 @@ class PowerBiHook(HttpEngineHook):
 
     # --- asynchronous, for the trigger ------------------------------------------------------
 
-    async def aget_token(self, client: Any) -> tuple[str, float]:
-        """An access token and the epoch time to renew it, fetched without blocking.
+    async def aget_token(self, client: Any) -> str:
+        """:meth:`get_token` without blocking: the same token, reused while it is valid.
 
         :param client: an ``httpx.AsyncClient``.
         """
-        conn = await self.aget_connection(self.conn_id)
-        url, form = self._token_request(conn)
-        response = await self.asend(client, "POST", url, data=form)
-        return self._token_from(response.json())
+        if self._token is None or self._token[1] <= time.time():
+            conn = await self.aget_connection(self.conn_id)
+            url, form = self._token_request(conn)
+            response = await self.asend(client, "POST", url, data=form)
+            self._token = self._token_from(response.json())
+        return self._token[0]
 
     async def aget_export(self, client: Any, token: str, workspace_id: str, report_id: str, export_id: str) -> ExportState:
         """:meth:`get_export` without blocking.

@@ -76,6 +76,7 @@ class ReportEngineOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("execution_timeout", definition.execution_timeout)
+        kwargs.setdefault("retry_policy", EngineRetryPolicy())
         super().__init__(**kwargs)
         self.definition = definition
         self.request = request
@@ -194,10 +195,6 @@ class SqlReportOperator(ReportEngineOperator):
     :param definition: the report definition (its engine must be ``sql``).
     :param request: the claimed request (the claim task's XCom).
     """
-
-    def __init__(self, *, definition: ReportDefinition, request: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("retry_policy", EngineRetryPolicy())
-        super().__init__(definition=definition, request=request, **kwargs)
 
     def default_report_path(self) -> str:
         """The definition's SQL file, relative to include/sql."""
@@ -321,9 +318,8 @@ def retry_after_delay(retry_after: float, try_number: int, task: Any) -> timedel
     multiplier = task.retry_exponential_backoff or 1.0
     if multiplier > 1.0:
         own = own * multiplier ** (try_number - 1)
-    ceiling = task.max_retry_delay
+    ceiling = task.max_retry_delay  # BaseOperator keeps it as a timedelta
     if ceiling is not None:
-        ceiling = ceiling if isinstance(ceiling, timedelta) else timedelta(seconds=ceiling)
         own = min(own, ceiling)
         asked = min(asked, ceiling)
     return max(asked, own, timedelta(seconds=1))
@@ -341,10 +337,6 @@ class HttpReportOperator(ReportEngineOperator):
     :param report_path: what to run on the engine (templated); defaults to the definition's.
     :param parameters: parameter values (templated) that replace the request's.
     """
-
-    def __init__(self, *, definition: ReportDefinition, request: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("retry_policy", EngineRetryPolicy())
-        super().__init__(definition=definition, request=request, **kwargs)
 
     @property
     def engine_timeout(self) -> float:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+from functools import cached_property
 from typing import Any
 
 from hooks.power_bi import PowerBiHook
@@ -27,7 +27,11 @@ class PowerBiExportTrigger(EnginePollTrigger):
         super().__init__(**kwargs)
         self.workspace_id = workspace_id
         self.report_id = report_id
-        self._token: tuple[str, float] | None = None
+
+    @cached_property
+    def hook(self) -> PowerBiHook:
+        """One hook for the whole wait, so every poll shares its Azure AD token until it expires."""
+        return PowerBiHook(self.conn_id, timeout=self.timeout)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -36,9 +40,7 @@ class PowerBiExportTrigger(EnginePollTrigger):
         )
 
     async def poll(self, client: Any, export_id: str) -> tuple[bool, float | None]:
-        hook = PowerBiHook(self.conn_id, timeout=self.timeout)
-        if self._token is None or self._token[1] <= time.time():
-            self._token = await hook.aget_token(client)
-        state = await hook.aget_export(client, self._token[0], self.workspace_id, self.report_id, export_id)
+        hook = self.hook
+        state = await hook.aget_export(client, await hook.aget_token(client), self.workspace_id, self.report_id, export_id)
         self.log.info("powerbi export %s: %s, %d%%", export_id, state.status, state.percent)
         return state.done, state.retry_after
