@@ -187,10 +187,8 @@ class StreamingPdfWriter:
         self._write(b"<< /Type /Pages /Count %d /Kids [" % self.pages)
         for start in range(0, self.pages, _KIDS_PER_LINE):
             stop = min(start + _KIDS_PER_LINE, self.pages)
-            self._write(
-                "\n".encode("ascii")
-                + " ".join(f"{self._first_page_object + 2 * i + 1} 0 R" for i in range(start, stop)).encode("ascii")
-            )
+            kids = " ".join(f"{self._first_page_object + 2 * i + 1} 0 R" for i in range(start, stop))
+            self._write(b"\n" + kids.encode("ascii"))
         self._write(b"\n] >>\nendobj\n")
         self._write_xref_and_trailer()
         self._file.close()
