@@ -21,7 +21,7 @@ demo: export REPORTING_OUTPUT_DIR := $(CURDIR)/demo-output
 demo trail: export AIRFLOW_CONN_REPORTING_REQUEST_STORE ?= {"conn_type": "sqlite", "host": "$(CURDIR)/.demo/requests.db"}
 DEMO_DAG := report__sales_summary
 
-.PHONY: help install install-dev demo test validate schema trail bench up down clean
+.PHONY: help install install-dev demo lint test validate schema trail bench up down clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -50,7 +50,13 @@ demo: install  ## run the sample report once, end to end, on embedded defaults
 	@$(VENV)/bin/airflow dags test $(DEMO_DAG) > .demo/dags-test.log 2>&1 || { tail -60 .demo/dags-test.log; exit 1; }
 	@$(PY) scripts/demo_summary.py $(DEMO_DAG) .demo/dags-test.log
 
-test: install-dev  ## run the whole test suite (installs the OS packages of the test servers when missing)
+# Settings (paths, rules, the strict modules) are in pyproject.toml, so editors run the same checks.
+lint: install-dev  ## lint (ruff), formatting (ruff format --check) and types (mypy)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: install-dev lint  ## lint, then the whole test suite (installs the OS packages of the test servers when missing)
 	scripts/install_test_servers.sh
 	$(PY) -m pytest
 
