@@ -109,19 +109,42 @@ def write_dag_factory(folder: Path, count: int) -> Path:
             "render_template_as_native_obj": True,
             "params": {"region": "ALL", "start_date": "2026-01-01"},
             "tasks": [
-                {"task_id": "claim", "operator": "airflow.providers.standard.operators.python.PythonOperator",
-                 "python_callable": noop},
-                {"task_id": "targets", "operator": "airflow.providers.standard.operators.python.PythonOperator",
-                 "python_callable": noop, "dependencies": ["claim"]},
-                {"task_id": "generate", "operator": "airflow.providers.standard.operators.python.PythonOperator",
-                 "python_callable": noop, "dependencies": ["claim"]},
-                {"task_id": "distribute", "operator": "airflow.providers.standard.operators.python.PythonOperator",
-                 "python_callable": noop, "expand": {"op_args": "targets.output"},
-                 "dependencies": ["generate", "targets"]},
-                {"task_id": "notify", "operator": "airflow.providers.standard.operators.python.PythonOperator",
-                 "python_callable": noop, "dependencies": ["distribute"]},
-                {"task_id": "finalize", "operator": "airflow.providers.standard.operators.python.PythonOperator",
-                 "python_callable": noop, "dependencies": ["notify"]},
+                {
+                    "task_id": "claim",
+                    "operator": "airflow.providers.standard.operators.python.PythonOperator",
+                    "python_callable": noop,
+                },
+                {
+                    "task_id": "targets",
+                    "operator": "airflow.providers.standard.operators.python.PythonOperator",
+                    "python_callable": noop,
+                    "dependencies": ["claim"],
+                },
+                {
+                    "task_id": "generate",
+                    "operator": "airflow.providers.standard.operators.python.PythonOperator",
+                    "python_callable": noop,
+                    "dependencies": ["claim"],
+                },
+                {
+                    "task_id": "distribute",
+                    "operator": "airflow.providers.standard.operators.python.PythonOperator",
+                    "python_callable": noop,
+                    "expand": {"op_args": "targets.output"},
+                    "dependencies": ["generate", "targets"],
+                },
+                {
+                    "task_id": "notify",
+                    "operator": "airflow.providers.standard.operators.python.PythonOperator",
+                    "python_callable": noop,
+                    "dependencies": ["distribute"],
+                },
+                {
+                    "task_id": "finalize",
+                    "operator": "airflow.providers.standard.operators.python.PythonOperator",
+                    "python_callable": noop,
+                    "dependencies": ["notify"],
+                },
             ],
         }
         (configs / f"report__bench_report_{i:05d}.yaml").write_text(
@@ -153,7 +176,7 @@ from airflow.providers.standard.operators.python import PythonOperator
 from bench.noop import noop
 
 '''
-    block = '''
+    block = """
 with DAG(
     dag_id="report__bench_report_{i:05d}",
     description="Benchmark report {i}",
@@ -181,10 +204,8 @@ with DAG(
     finalize = PythonOperator(task_id="finalize", python_callable=noop)
     claim >> [targets, generate]
     generate >> distribute >> notify >> finalize
-'''
-    body = "".join(
-        block.format(i=i, doc=_DOC.format(i=i), m=i % 60, h=i % 24, p=1 + i % 10) for i in range(count)
-    )
+"""
+    body = "".join(block.format(i=i, doc=_DOC.format(i=i), m=i % 60, h=i % 24, p=1 + i % 10) for i in range(count))
     path = folder / "static_reports.py"
     path.write_text(head + body)
     return path
@@ -202,16 +223,16 @@ def measure(mode: str, target: Path, env: dict[str, str], repeat: int, expected:
     code = _CHILD.format(plugins=str(ROOT / "plugins"))
     runs = []
     for _ in range(repeat):
-        proc = subprocess.run(
-            [sys.executable, "-c", code, mode, str(target)], env=env, capture_output=True, text=True
-        )
+        proc = subprocess.run([sys.executable, "-c", code, mode, str(target)], env=env, capture_output=True, text=True)
         if proc.returncode:
             raise SystemExit(f"{mode} {target.name}: failed\n{proc.stderr[-3000:]}")
         runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     best = min(runs, key=lambda r: r["seconds"])
     if best["errors"] or best["count"] != expected:
-        raise SystemExit(f"{mode} {target.name}: {best['count']} DAGs (wanted {expected}), {best['errors']} errors\n"
-                         f"{proc.stderr[-3000:]}")
+        raise SystemExit(
+            f"{mode} {target.name}: {best['count']} DAGs (wanted {expected}), {best['errors']} errors\n"
+            f"{proc.stderr[-3000:]}"
+        )
     return best
 
 
@@ -225,10 +246,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
-    print(f"parse cost: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"best of {args.repeat}, seconds / peak RSS MiB")
-    print(f"{'defs':>6} {'load s':>7} | {'ours s':>7} {'MiB':>5} | {'dag-fac s':>9} {'MiB':>5} | "
-          f"{'static s':>8} {'MiB':>5} | {'ours/static':>11} {'ours/d-f':>8} | {'one ours':>8} {'one d-f':>7} {'one static':>10}")
+    print(
+        f"parse cost: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"best of {args.repeat}, seconds / peak RSS MiB"
+    )
+    print(
+        f"{'defs':>6} {'load s':>7} | {'ours s':>7} {'MiB':>5} | {'dag-fac s':>9} {'MiB':>5} | "
+        f"{'static s':>8} {'MiB':>5} | {'ours/static':>11} {'ours/d-f':>8} | "
+        f"{'one ours':>8} {'one d-f':>7} {'one static':>10}"
+    )
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-defs-") as tmp:
         home = Path(tmp) / "airflow"
@@ -275,11 +301,13 @@ def main(argv: list[str] | None = None) -> dict:
             row["ours_vs_dag_factory"] = row["ours"]["seconds"] / row["dag_factory"]["seconds"]
             results.append(row)
             print(
-                f"{count:>6} {row['load']['seconds']:>7.2f} | {row['ours']['seconds']:>7.2f} {row['ours']['rss_mib']:>5.0f} | "
+                f"{count:>6} {row['load']['seconds']:>7.2f} | "
+                f"{row['ours']['seconds']:>7.2f} {row['ours']['rss_mib']:>5.0f} | "
                 f"{row['dag_factory']['seconds']:>9.2f} {row['dag_factory']['rss_mib']:>5.0f} | "
                 f"{row['static']['seconds']:>8.2f} {row['static']['rss_mib']:>5.0f} | "
                 f"{row['ours_vs_static']:>10.2f}x {row['ours_vs_dag_factory']:>7.2f}x | "
-                f"{row['one_ours']['seconds']:>8.2f} {row['one_dag_factory']['seconds']:>7.2f} {row['one_static']['seconds']:>10.2f}",
+                f"{row['one_ours']['seconds']:>8.2f} {row['one_dag_factory']['seconds']:>7.2f} "
+                f"{row['one_static']['seconds']:>10.2f}",
                 flush=True,
             )
     if args.json:

@@ -39,8 +39,9 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[1]
 _HOME = Path(tempfile.mkdtemp(prefix="bench-pickup-home-"))
@@ -90,8 +91,9 @@ def postgres_store():
     with admin.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield json.dumps({"conn_type": "postgres", "host": PG["host"], "port": PG["port"], "login": PG["user"],
-                          "schema": name})
+        yield json.dumps(
+            {"conn_type": "postgres", "host": PG["host"], "port": PG["port"], "login": PG["user"], "schema": name}
+        )
     finally:
         with admin.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -113,16 +115,14 @@ def snowflake_store():
         with lock, original(self) as tx:
             yield tx
 
-    RequestStoreHook._transaction = one_at_a_time
-    try:
-        with snowflake_with_streams():
-            yield FAKE_SNOWFLAKE_CONN
-    finally:
-        RequestStoreHook._transaction = original
+    with mock.patch.object(RequestStoreHook, "_transaction", one_at_a_time), snowflake_with_streams():
+        yield FAKE_SNOWFLAKE_CONN
 
 
 def _load_intake_dag():
     spec = importlib.util.spec_from_file_location("request_intake_bench", ROOT / "dags" / "request_intake.py")
+    if spec is None or spec.loader is None:
+        raise ImportError("dags/request_intake.py cannot be imported as a module")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.dag
@@ -150,14 +150,13 @@ def measure(store_name: str, requests: int, poll: float) -> dict:
         started_runs[conf["request_id"]] = time.time()
         picked.set()
 
-    DispatchRequestsOperator.start_run = start_run
     store_cm = snowflake_store() if store_name == "snowflake" else postgres_store()
     inserted: dict[str, float] = {}
     errors: list[BaseException] = []
     done = threading.Event()
     prefix = f"lat-{store_name}-"
     try:
-        with store_cm as conn:
+        with mock.patch.object(DispatchRequestsOperator, "start_run", start_run), store_cm as conn:
             os.environ[STORE_ENV] = conn
             store = RequestStoreHook()
             store.apply_schema()
@@ -171,11 +170,17 @@ def measure(store_name: str, requests: int, poll: float) -> dict:
                         request_id = f"{prefix}warmup" if i < 0 else f"{prefix}{i:03d}"
                         picked.clear()
                         with store._transaction() as tx:
-                            tx.execute_text(INSERT, {
-                                "request_id": request_id, "report_id": "sales_summary",
-                                "parameters": json.dumps({"region": "EMEA"}), "distribution": None,
-                                "priority": 5, "requested_by": "bench",
-                            })
+                            tx.execute_text(
+                                INSERT,
+                                {
+                                    "request_id": request_id,
+                                    "report_id": "sales_summary",
+                                    "parameters": json.dumps({"region": "EMEA"}),
+                                    "distribution": None,
+                                    "priority": 5,
+                                    "requested_by": "bench",
+                                },
+                            )
                         inserted[request_id] = time.time()
                         if not picked.wait(120):
                             raise TimeoutError(f"{request_id} was not picked up within 120 s")
@@ -189,19 +194,26 @@ def measure(store_name: str, requests: int, poll: float) -> dict:
             inserter.start()
             cycles = 0
             while not done.is_set():
-                moment = datetime(2026, 11, 1, tzinfo=timezone.utc) + timedelta(seconds=next(moments))
+                moment = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(seconds=next(moments))
                 dag.test(run_after=moment, logical_date=moment)
                 cycles += 1
             inserter.join()
     finally:
-        DispatchRequestsOperator.start_run = original_start_run
         os.environ.pop(STORE_ENV, None)
     if errors:
         raise errors[0]
     latencies = sorted(started_runs[r] - inserted[r] for r in inserted if not r.endswith("warmup"))
     q = statistics.quantiles(latencies, n=100, method="inclusive")
-    return {"store": store_name, "requests": len(latencies), "poll_s": poll, "intake_runs": cycles,
-            "p50_s": statistics.median(latencies), "p95_s": q[94], "max_s": latencies[-1], "min_s": latencies[0]}
+    return {
+        "store": store_name,
+        "requests": len(latencies),
+        "poll_s": poll,
+        "intake_runs": cycles,
+        "p50_s": statistics.median(latencies),
+        "p95_s": q[94],
+        "max_s": latencies[-1],
+        "min_s": latencies[0],
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -220,15 +232,20 @@ def main(argv: list[str] | None = None) -> dict:
 
     resetdb(skip_init=False)
     results = []
-    print(f"pickup latency: insert -> report DAG run created, {args.requests} requests, poll {args.poll:g} s "
-          f"(scheduler loop excluded: dag.test drives the intake)")
+    print(
+        f"pickup latency: insert -> report DAG run created, {args.requests} requests, poll {args.poll:g} s "
+        f"(scheduler loop excluded: dag.test drives the intake)"
+    )
     print(f"{'store':<28} {'p50 s':>6} {'p95 s':>6} {'min s':>6} {'max s':>6} {'intake runs':>11}")
     labels = {"snowflake": "stream sensor (fakesnow)", "postgres": "pending rows (PostgreSQL)"}
     for name in args.stores:
         r = measure(name, args.requests, args.poll)
         results.append(r)
-        print(f"{labels[name]:<28} {r['p50_s']:>6.2f} {r['p95_s']:>6.2f} {r['min_s']:>6.2f} {r['max_s']:>6.2f} "
-              f"{r['intake_runs']:>11}", flush=True)
+        print(
+            f"{labels[name]:<28} {r['p50_s']:>6.2f} {r['p95_s']:>6.2f} {r['min_s']:>6.2f} {r['max_s']:>6.2f} "
+            f"{r['intake_runs']:>11}",
+            flush=True,
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return {"pickup": results}

@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugins"))
 
 from reporting.sql import bind  # noqa: E402
+
 SQL = ROOT / "include" / "sql" / "bench"
 PG = {
     "host": os.environ.get("REPORTING_TEST_PG_HOST", "127.0.0.1"),
@@ -71,7 +72,9 @@ elif kind == "engine":
     # The SQL engine exactly as a report runs it: its operator's generate() on an Airflow connection.
     definition = ReportDefinition.model_validate({{
         "id": "bench", "title": "Sales benchmark", "owner": "bench",
-        "engine": {{"type": "sql", "conn_id": "reporting_bench_pg", "sql": "bench/select_sales.sql", "batch_size": size}},
+        "engine": {{
+            "type": "sql", "conn_id": "reporting_bench_pg", "sql": "bench/select_sales.sql", "batch_size": size,
+        }},
         "parameters": {{"limit": {{"type": "integer", "default": limit}}}},
         "formats": [fmt], "distribution": [{{"type": "local", "path": "/tmp"}}],
     }})
@@ -184,8 +187,17 @@ def run_one(dsn: dict, kind: str, fmt: str, rows: int, batch: int) -> dict:
     # The SQL engine's own binding: :name parameters become the driver's bind parameters.
     sql, params = bind((SQL / "select_sales.sql").read_text(), {"limit": rows}, "pyformat")
     conn = {"host": dsn["host"], "port": dsn["port"], "login": dsn["user"], "schema": dsn["dbname"]}
-    code = _CHILD.format(plugins=str(ROOT / "plugins"), pg=dsn, conn=conn, rows=rows, batch=batch, fmt=fmt, sql=sql,
-                         params=params, kind=kind)
+    code = _CHILD.format(
+        plugins=str(ROOT / "plugins"),
+        pg=dsn,
+        conn=conn,
+        rows=rows,
+        batch=batch,
+        fmt=fmt,
+        sql=sql,
+        params=params,
+        kind=kind,
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if proc.returncode:
         raise SystemExit(f"{kind} {fmt} {rows}: failed\n{proc.stderr[-3000:]}")
@@ -231,23 +243,38 @@ def main(argv: list[str] | None = None) -> dict:
         with vacuum.cursor() as cur:
             cur.execute("VACUUM ANALYZE bench_sales")
         vacuum.close()
-        print(f"render: table bench_sales {args.rows:,} rows in {time.perf_counter() - started:.1f} s "
-              f"(PostgreSQL, database {name}); batch {args.batch:,} rows; "
-              f"Python {platform.python_version()}, {os.cpu_count()} CPUs")
-        print(f"{'format':<6} {'rows':>10} | {'ours rows/s':>11} {'peak':>6} {'growth':>6} | "
-              f"{'floor':<13} {'rows/s':>9} {'peak':>6} {'growth':>6} | {'speed ratio':>11} | "
-              f"{'engine rows/s':>13} {'peak':>6} {'growth':>6}   (MiB)")
+        print(
+            f"render: table bench_sales {args.rows:,} rows in {time.perf_counter() - started:.1f} s "
+            f"(PostgreSQL, database {name}); batch {args.batch:,} rows; "
+            f"Python {platform.python_version()}, {os.cpu_count()} CPUs"
+        )
+        print(
+            f"{'format':<6} {'rows':>10} | {'ours rows/s':>11} {'peak':>6} {'growth':>6} | "
+            f"{'floor':<13} {'rows/s':>9} {'peak':>6} {'growth':>6} | {'speed ratio':>11} | "
+            f"{'engine rows/s':>13} {'peak':>6} {'growth':>6}   (MiB)"
+        )
         for fmt, rows in cases:
             ours = run_one(dsn, "ours", fmt, rows, args.batch)
             floor = run_one(dsn, "floor", fmt, rows, args.batch)
             engine = run_one(dsn, "engine", fmt, rows, args.batch)
             ratio = ours["rows_per_s"] / floor["rows_per_s"]
-            results.append({"format": fmt, "rows": rows, "ours": ours, "floor": floor, "engine": engine,
-                            "floor_name": floors[fmt], "speed_vs_floor": ratio})
-            print(f"{fmt:<6} {rows:>10,} | {ours['rows_per_s']:>11,.0f} {ours['peak']:>6.0f} {ours['growth']:>6.0f} | "
-                  f"{floors[fmt]:<13} {floor['rows_per_s']:>9,.0f} {floor['peak']:>6.0f} {floor['growth']:>6.0f} | "
-                  f"{ratio:>10.2f}x | {engine['rows_per_s']:>13,.0f} {engine['peak']:>6.0f} {engine['growth']:>6.0f}",
-                  flush=True)
+            results.append(
+                {
+                    "format": fmt,
+                    "rows": rows,
+                    "ours": ours,
+                    "floor": floor,
+                    "engine": engine,
+                    "floor_name": floors[fmt],
+                    "speed_vs_floor": ratio,
+                }
+            )
+            print(
+                f"{fmt:<6} {rows:>10,} | {ours['rows_per_s']:>11,.0f} {ours['peak']:>6.0f} {ours['growth']:>6.0f} | "
+                f"{floors[fmt]:<13} {floor['rows_per_s']:>9,.0f} {floor['peak']:>6.0f} {floor['growth']:>6.0f} | "
+                f"{ratio:>10.2f}x | {engine['rows_per_s']:>13,.0f} {engine['peak']:>6.0f} {engine['growth']:>6.0f}",
+                flush=True,
+            )
     finally:
         with admin.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

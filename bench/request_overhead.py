@@ -127,8 +127,11 @@ def trigger_and_wait(env: dict, meta: str, dag_id: str, runs: int, prefix: str, 
     like = prefix + "%"
 
     def finished() -> bool:
-        [(n,)] = _meta(meta, "SELECT count(*) FROM dag_run WHERE dag_id = %s AND run_id LIKE %s "
-                             "AND state IN ('success', 'failed')", (dag_id, like))
+        [(n,)] = _meta(
+            meta,
+            "SELECT count(*) FROM dag_run WHERE dag_id = %s AND run_id LIKE %s AND state IN ('success', 'failed')",
+            (dag_id, like),
+        )
         return n >= runs
 
     _wait(f"{runs} runs of {dag_id}", finished, 1800, logs)
@@ -166,8 +169,11 @@ def main(argv: list[str] | None = None) -> dict:
         sample = yaml.safe_load((ROOT / "include" / "reports" / "sales_summary.yaml").read_text())
         sample.pop("schedule")  # triggered runs only: no scheduled run may join the measured ones
         (defs / "sales_summary.yaml").write_text(yaml.safe_dump(sample, sort_keys=False))
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "create_sample_db.py"), str(tmp / "sample.db")],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "create_sample_db.py"), str(tmp / "sample.db")],
+            check=True,
+            capture_output=True,
+        )
         port = _free_port()
         pg_url = f"postgresql+psycopg2://{PG['user']}@{PG['host']}:{PG['port']}/{meta}"
         env = dict(
@@ -186,20 +192,28 @@ def main(argv: list[str] | None = None) -> dict:
             AIRFLOW__API_AUTH__JWT_SECRET=uuid.uuid4().hex,
             AIRFLOW__REPORTING__STAGING_ROOT=(tmp / "staging").as_uri(),
             AIRFLOW_CONN_REPORTING_REQUEST_STORE=json.dumps(
-                {"conn_type": "postgres", "host": PG["host"], "port": PG["port"], "login": PG["user"], "schema": store}),
+                {"conn_type": "postgres", "host": PG["host"], "port": PG["port"], "login": PG["user"], "schema": store}
+            ),
             AIRFLOW_CONN_REPORTING_SAMPLE_DB=json.dumps({"conn_type": "sqlite", "host": str(tmp / "sample.db")}),
             REPORTING_DEFINITIONS_DIR=str(defs),
             REPORTING_OUTPUT_DIR=str(tmp / "output"),
             PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
         )
         subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True)
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "request_store.py"), "schema",
-                        "--conn", "reporting_request_store"], env=env, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "request_store.py"), "schema", "--conn", "reporting_request_store"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         daemons = []
         for name in ("api-server", "scheduler", "dag-processor"):
             log = (logs / f"{name}.log").open("w")
-            daemons.append(subprocess.Popen([str(BIN / "airflow"), name], env=env, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True))
+            daemons.append(
+                subprocess.Popen(
+                    [str(BIN / "airflow"), name], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
+            )
 
         def stop() -> None:
             for proc in daemons:
@@ -212,13 +226,19 @@ def main(argv: list[str] | None = None) -> dict:
                     os.killpg(proc.pid, signal.SIGKILL)
 
         stack.callback(stop)
-        _wait("both DAGs serialised", lambda: len(_meta(
-            meta, "SELECT dag_id FROM serialized_dag WHERE dag_id IN (%s, %s)", (OURS, BARE))) == 2, 300, logs)
+        _wait(
+            "both DAGs serialised",
+            lambda: len(_meta(meta, "SELECT dag_id FROM serialized_dag WHERE dag_id IN (%s, %s)", (OURS, BARE))) == 2,
+            300,
+            logs,
+        )
         # Warm-up: the first runs pay for imports and connections once; not counted.
         trigger_and_wait(env, meta, BARE, 2, "warmup__", logs)
         trigger_and_wait(env, meta, OURS, 2, "warmup__", logs)
-        print(f"per-request overhead: {args.runs} runs at once per DAG, LocalExecutor, "
-              f"PostgreSQL metadata, {os.cpu_count()} CPUs")
+        print(
+            f"per-request overhead: {args.runs} runs at once per DAG, LocalExecutor, "
+            f"PostgreSQL metadata, {os.cpu_count()} CPUs"
+        )
         # Bare before and after ours: on a shared machine, load that comes and goes hits both sides.
         bare_before = trigger_and_wait(env, meta, BARE, args.runs, "bench__", logs)
         ours = trigger_and_wait(env, meta, OURS, args.runs, "bench__", logs)
@@ -227,8 +247,12 @@ def main(argv: list[str] | None = None) -> dict:
     bare.update(dag_id=BARE, runs=args.runs, before=bare_before, after=bare_after)
     result = {"bare": bare, "ours": ours, "ratio": ours["per_request_s"] / bare["per_request_s"]}
     print(f"{'DAG':<24} {'wall s':>7} {'s/request':>9} {'mean run s':>10}")
-    for label, r in (("bare (before)", bare_before), ("report__sales_summary", ours), ("bare (after)", bare_after),
-                     ("bare (mean)", bare)):
+    for label, r in (
+        ("bare (before)", bare_before),
+        ("report__sales_summary", ours),
+        ("bare (after)", bare_after),
+        ("bare (mean)", bare),
+    ):
         print(f"{label:<24} {r['wall_s']:>7.1f} {r['per_request_s']:>9.2f} {r['mean_run_s']:>10.1f}")
     print(f"ours / bare: {result['ratio']:.2f}x")
     if args.json:

@@ -30,7 +30,8 @@ def main(argv: list[str]) -> int:
             return run_task(*args, **kwargs)
         finally:
             ti = kwargs.get("ti", args[0] if args else None)
-            states.append(str(getattr(ti.state, "value", ti.state)))
+            if ti is not None:
+                states.append(str(getattr(ti.state, "value", ti.state)))
 
     task_command._run_task = run_and_record
     args = cli_parser.get_parser().parse_args(["tasks", "test", *argv])

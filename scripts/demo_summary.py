@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import sys
-
 from pathlib import Path
-
-from sqlalchemy import select
 
 from airflow.models.dagrun import DagRun
 from airflow.models.xcom import XComModel
 from airflow.utils.session import create_session
+from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
-from hooks.request_store import RequestStoreHook  # noqa: E402
-from request_store import format_trail  # noqa: E402
+from hooks.request_store import RequestStoreHook
+from request_store import format_trail
 
 
 def main(dag_id: str, log_path: str) -> int:
@@ -25,9 +23,7 @@ def main(dag_id: str, log_path: str) -> int:
     :param log_path: the run's log file, named when something went wrong.
     """
     with create_session() as session:
-        run = session.scalars(
-            select(DagRun).where(DagRun.dag_id == dag_id).order_by(DagRun.id.desc()).limit(1)
-        ).first()
+        run = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id).order_by(DagRun.id.desc()).limit(1)).first()
         if run is None:
             print(f"no run of {dag_id} found; see {log_path}", file=sys.stderr)
             return 1

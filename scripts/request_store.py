@@ -15,13 +15,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 
-from hooks.request_store import RequestStoreHook  # noqa: E402
+from hooks.request_store import RequestStoreHook
 
 
 def _short(details: dict, limit: int = 110) -> str:
     # Lists (artifact records, recipients) are summarised by count so each event stays on one line.
-    text = ", ".join(f"{k}={len(v)} items" if isinstance(v, list) and len(v) > 1 and isinstance(v[0], dict) else f"{k}={v}"
-                     for k, v in details.items())
+    text = ", ".join(
+        f"{k}={len(v)} items" if isinstance(v, list) and len(v) > 1 and isinstance(v[0], dict) else f"{k}={v}"
+        for k, v in details.items()
+    )
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -37,7 +39,8 @@ def format_trail(trail: dict) -> str:
         f"Request {request['request_id']}  report {request['report_id']}  status {request['status']}"
         f"  attempt {request['attempt']}  trigger {request['trigger_type']}  by {request['requested_by']}",
         f"  parameters {request['parameters']}",
-        f"  requested {request['requested_at']}  processed {request['processed_at']}  completed {request['completed_at']}",
+        f"  requested {request['requested_at']}  processed {request['processed_at']}"
+        f"  completed {request['completed_at']}",
         "",
         "Events:",
     ]

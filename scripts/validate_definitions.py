@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 
-from reporting.loader import load_definitions, reports_dir, sql_dir  # noqa: E402
+from reporting.loader import load_definitions, reports_dir, sql_dir
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,6 @@
-"""A live Airflow 3.3 for the end-to-end suite (package-scoped: it stops before the other suites run): api-server, scheduler, dag-processor and triggerer as processes.
+"""A live Airflow 3.3 for the end-to-end suite: api-server, scheduler, dag-processor and triggerer as processes.
+
+Package-scoped, so it stops before the other suites run.
 
 The metadata database and the request store are throwaway databases on the local PostgreSQL
 server, created here and dropped at the end. Every process is started in its own process group
@@ -7,6 +9,7 @@ and stopped by that group's id, also when a test fails, so nothing outlives the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -100,12 +103,15 @@ def _definitions(folder: Path) -> Path:
         id=EVERY_MINUTE_ID,
         title="E2E every minute",
         schedule={"cron": "* * * * *", "timezone": "UTC", "start_date": "2026-01-01"},
-        distribution=[{
-            "type": "local", "name": "reports_share",
-            "path": "${REPORTING_OUTPUT_DIR}/" + EVERY_MINUTE_ID,
-            # a run every minute: one name per request, or the next run of the day replaces the file
-            "filename": "{report_id}_{request_id}.{format}",
-        }],
+        distribution=[
+            {
+                "type": "local",
+                "name": "reports_share",
+                "path": "${REPORTING_OUTPUT_DIR}/" + EVERY_MINUTE_ID,
+                # a run every minute: one name per request, or the next run of the day replaces the file
+                "filename": "{report_id}_{request_id}.{format}",
+            }
+        ],
     )
     (folder / f"{EVERY_MINUTE_ID}.yaml").write_text(yaml.safe_dump(every_minute, sort_keys=False))
     return folder
@@ -153,7 +159,9 @@ class LiveAirflow:
             if response.status_code == 200:
                 return
             if time.monotonic() > deadline:
-                raise AssertionError(f"could not set is_paused={paused} on {dag_id}: {response.status_code} {response.text}")
+                raise AssertionError(
+                    f"could not set is_paused={paused} on {dag_id}: {response.status_code} {response.text}"
+                )
             time.sleep(1)
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 240) -> dict[str, Any]:
@@ -178,9 +186,7 @@ class LiveAirflow:
         :param run_id: the run.
         """
         items = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances").json()["task_instances"]
-        return {
-            t["task_id"] + (f"[{t['map_index']}]" if t["map_index"] >= 0 else ""): t["state"] for t in items
-        }
+        return {t["task_id"] + (f"[{t['map_index']}]" if t["map_index"] >= 0 else ""): t["state"] for t in items}
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
         """A task's XCom value as the API shows it.
@@ -190,8 +196,11 @@ class LiveAirflow:
         :param task_id: the task.
         :param key: the XCom key.
         """
-        response = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}",
-                             params={"deserialize": "true", "stringify": "false"})
+        response = self.api(
+            "GET",
+            f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}",
+            params={"deserialize": "true", "stringify": "false"},
+        )
         assert response.status_code == 200, response.text
         return response.json()["value"]
 
@@ -203,8 +212,12 @@ class LiveAirflow:
         :param task_id: the task.
         :param try_number: the try.
         """
-        response = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}",
-                            params={"full_content": "true"}, headers={"Accept": "application/json"})
+        response = self.api(
+            "GET",
+            f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}",
+            params={"full_content": "true"},
+            headers={"Accept": "application/json"},
+        )
         assert response.status_code == 200, response.text
         content = response.json()["content"]
         # The exception of a failed try is in a structured field (error_detail), not in the message.
@@ -225,8 +238,12 @@ def _start(stack: LiveAirflow, name: str, *args: str) -> None:
     log = (stack.home / f"{name}.log").open("wb")
     # Own session = own process group: stopping the group also stops the children (task runners, gunicorn).
     stack.processes[name] = subprocess.Popen(
-        [str(BIN / "airflow"), *args], env=stack.env, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True, cwd=stack.home,
+        [str(BIN / "airflow"), *args],
+        env=stack.env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        cwd=stack.home,
     )
 
 
@@ -240,16 +257,12 @@ def _stop(processes: dict[str, subprocess.Popen]) -> None:
             os.killpg(proc.pid, signal.SIGTERM)
     deadline = time.monotonic() + 20
     for proc in processes.values():
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pass
     for proc in processes.values():
         # Children may linger after their leader exited: the group is killed regardless.
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait()
 
 
@@ -303,60 +316,67 @@ def airflow(request, tmp_path_factory) -> Iterator[LiveAirflow]:
     output_dir = base / "output"
     output_dir.mkdir()
     sample_db = base / "sample.db"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "create_sample_db.py"), str(sample_db)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "create_sample_db.py"), str(sample_db)], check=True, capture_output=True
+    )
 
     suffix = uuid.uuid4().hex[:10]
     meta_db, store_db = f"airflow_e2e_{suffix}", f"reporting_e2e_{suffix}"
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
-    store_conn = json.dumps({"conn_type": "postgres", "host": PG_HOST, "port": PG_PORT, "login": PG_USER,
-                             "schema": store_db})
+    store_conn = json.dumps(
+        {"conn_type": "postgres", "host": PG_HOST, "port": PG_PORT, "login": PG_USER, "schema": store_db}
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "REPORTING_", "PYTEST"))}
-    env.update({
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": executor,
-        # 2-core CI machine: a few task slots are enough and keep the machine responsive.
-        "AIRFLOW__CORE__PARALLELISM": "4",
-        "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://{PG_USER}@{PG_HOST}:{PG_PORT}/{meta_db}",
-        "AIRFLOW__CORE__AUTH_MANAGER":
-            "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN[0]}:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
-        # Every process signs and checks tokens with the same secret.
-        "AIRFLOW__API_AUTH__JWT_SECRET": uuid.uuid4().hex,
-        "AIRFLOW__API__SECRET_KEY": uuid.uuid4().hex,
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__API__WORKERS": "1",
-        "AIRFLOW__API__BASE_URL": base_url,
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",
-        # New and changed definitions show up within seconds, not minutes.
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
-        "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
-        "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "10",
-        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
-        "AIRFLOW__REPORTING__STAGING_ROOT": (base / "staging").as_uri(),
-        "AIRFLOW__REPORTING__INTAKE_POLL_INTERVAL": "1",
-        "AIRFLOW__REPORTING__INTAKE_WAIT_TIMEOUT": "3600",
-        "AIRFLOW_CONN_REPORTING_REQUEST_STORE": store_conn,
-        "AIRFLOW_CONN_REPORTING_SAMPLE_DB": json.dumps({"conn_type": "sqlite", "host": str(sample_db)}),
-        "REPORTING_OUTPUT_DIR": str(output_dir),
-        "REPORTING_DEFINITIONS_DIR": str(_definitions(base / "definitions")),
-    })
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": executor,
+            # 2-core CI machine: a few task slots are enough and keep the machine responsive.
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://{PG_USER}@{PG_HOST}:{PG_PORT}/{meta_db}",
+            "AIRFLOW__CORE__AUTH_MANAGER": (
+                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+            ),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN[0]}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+            # Every process signs and checks tokens with the same secret.
+            "AIRFLOW__API_AUTH__JWT_SECRET": uuid.uuid4().hex,
+            "AIRFLOW__API__SECRET_KEY": uuid.uuid4().hex,
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(port),
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__API__BASE_URL": base_url,
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",
+            # New and changed definitions show up within seconds, not minutes.
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
+            "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+            "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "10",
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+            "AIRFLOW__REPORTING__STAGING_ROOT": (base / "staging").as_uri(),
+            "AIRFLOW__REPORTING__INTAKE_POLL_INTERVAL": "1",
+            "AIRFLOW__REPORTING__INTAKE_WAIT_TIMEOUT": "3600",
+            "AIRFLOW_CONN_REPORTING_REQUEST_STORE": store_conn,
+            "AIRFLOW_CONN_REPORTING_SAMPLE_DB": json.dumps({"conn_type": "sqlite", "host": str(sample_db)}),
+            "REPORTING_OUTPUT_DIR": str(output_dir),
+            "REPORTING_DEFINITIONS_DIR": str(_definitions(base / "definitions")),
+        }
+    )
     if executor == "CeleryExecutor":
-        env.update({
-            "AIRFLOW__CELERY__BROKER_URL": REDIS_URL,
-            "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{meta_db}",
-            "AIRFLOW__CELERY__WORKER_CONCURRENCY": "4",
-            # A queue of this session's own: another suite on the same Redis never takes our tasks.
-            "AIRFLOW__OPERATORS__DEFAULT_QUEUE": f"e2e_{suffix}",
-        })
+        env.update(
+            {
+                "AIRFLOW__CELERY__BROKER_URL": REDIS_URL,
+                "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{meta_db}",
+                "AIRFLOW__CELERY__WORKER_CONCURRENCY": "4",
+                # A queue of this session's own: another suite on the same Redis never takes our tasks.
+                "AIRFLOW__OPERATORS__DEFAULT_QUEUE": f"e2e_{suffix}",
+            }
+        )
 
     # The test process reads the same store under its own connection id.
     os.environ[f"AIRFLOW_CONN_{STORE_CONN_ID.upper()}"] = store_conn
@@ -367,8 +387,9 @@ def airflow(request, tmp_path_factory) -> Iterator[LiveAirflow]:
         from hooks.request_store import RequestStoreHook
 
         RequestStoreHook(request_store_conn_id=STORE_CONN_ID).apply_schema()
-        migrate = subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, cwd=home,
-                                 capture_output=True, text=True)
+        migrate = subprocess.run(
+            [str(BIN / "airflow"), "db", "migrate"], env=env, cwd=home, capture_output=True, text=True
+        )
         assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
         for name in COMPONENTS:
             _start(stack, name, name)

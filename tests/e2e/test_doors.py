@@ -23,10 +23,15 @@ def test_rest_api_run_completes_and_delivers(airflow, store):
     request_id = f"e2e-rest-{uuid.uuid4().hex[:8]}"
     # The sample definition lets a request add local targets under /tmp/reporting-output only.
     extra = Path("/tmp/reporting-output") / request_id
-    conf = {"request_id": request_id, "parameters": {"region": "EMEA", "start_date": "2026-01-01"},
-            "trigger_type": "API", "requested_by": "e2e-suite",
-            "distribution": [{"type": "local", "name": "adhoc_copy", "path": str(extra),
-                              "filename": "{report_id}_{request_id}.{format}"}]}
+    conf = {
+        "request_id": request_id,
+        "parameters": {"region": "EMEA", "start_date": "2026-01-01"},
+        "trigger_type": "API",
+        "requested_by": "e2e-suite",
+        "distribution": [
+            {"type": "local", "name": "adhoc_copy", "path": str(extra), "filename": "{report_id}_{request_id}.{format}"}
+        ],
+    }
     try:
         response = airflow.api("POST", f"/dags/{SALES}/dagRuns", json={"logical_date": None, "conf": conf})
         assert response.status_code == 200, response.text
@@ -37,11 +42,14 @@ def test_rest_api_run_completes_and_delivers(airflow, store):
     finally:
         shutil.rmtree(extra, ignore_errors=True)
     assert trail["request"]["requested_by"] == "e2e-suite"
-    assert all("EMEA" in Path(d["remote_location"]).name for d in trail["deliveries"]
-               if d["target_key"] == "reports_share")
+    assert all(
+        "EMEA" in Path(d["remote_location"]).name for d in trail["deliveries"] if d["target_key"] == "reports_share"
+    )
     # one mapped distribute task per target
     assert {k for k in airflow.task_states(SALES, run["dag_run_id"]) if k.startswith("distribute")} == {
-        "distribute[0]", "distribute[1]"}
+        "distribute[0]",
+        "distribute[1]",
+    }
     if airflow.executor == "CeleryExecutor":
         # the tasks ran on the Celery worker (through Redis), not inside the scheduler
         assert f"run_id={run['dag_run_id']}" in (airflow.home / "celery-worker.log").read_text()
@@ -80,8 +88,13 @@ def test_worktable_row_is_taken_in_and_completed(airflow, store):
         tx.execute_text(
             "INSERT INTO report_requests (request_id, report_id, parameters, priority, requested_by) "
             "SELECT :request_id, :report_id, JSON_IN(:parameters), :priority, :requested_by",
-            {"request_id": request_id, "report_id": "sales_summary",
-             "parameters": json.dumps({"region": "AMER"}), "priority": 5, "requested_by": "finance-app"},
+            {
+                "request_id": request_id,
+                "report_id": "sales_summary",
+                "parameters": json.dumps({"region": "AMER"}),
+                "priority": 5,
+                "requested_by": "finance-app",
+            },
         )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -90,8 +103,9 @@ def test_worktable_row_is_taken_in_and_completed(airflow, store):
             break
         time.sleep(2)
     else:
-        raise AssertionError(f"worktable request {request_id} not finished: {store.trail(request_id)}\n"
-                             f"{airflow.diagnostics()}")
+        raise AssertionError(
+            f"worktable request {request_id} not finished: {store.trail(request_id)}\n{airflow.diagnostics()}"
+        )
     trail = assert_completed(store, request_id, airflow.output_dir / "sales_summary", "ADHOC")
     assert trail["request"]["requested_by"] == "finance-app"
     sensor_runs = airflow.api("GET", "/dags/reporting_request_intake/dagRuns").json()["dag_runs"]
@@ -126,22 +140,36 @@ def test_tasks_test_wrapper_exits_non_zero_when_the_task_fails(airflow):
     wrapper = [sys.executable, str(Path(__file__).resolve().parents[2] / "scripts" / "airflow_tasks_test.py")]
     claim = ["report__sales_summary", "claim", "2026-06-01"]
     # The same task against a request store that does not exist: claim cannot record the request and fails.
-    broken = {**airflow.env, "AIRFLOW_CONN_REPORTING_REQUEST_STORE": json.dumps(
-        {**json.loads(airflow.env["AIRFLOW_CONN_REPORTING_REQUEST_STORE"]), "schema": "no_such_database_e2e"})}
+    broken = {
+        **airflow.env,
+        "AIRFLOW_CONN_REPORTING_REQUEST_STORE": json.dumps(
+            {**json.loads(airflow.env["AIRFLOW_CONN_REPORTING_REQUEST_STORE"]), "schema": "no_such_database_e2e"}
+        ),
+    }
     # `tasks test` makes a real DAG run in the live metadata DB; paused, the live scheduler leaves its
     # task instances alone instead of racing the command for them.
     airflow.unpause("report__sales_summary", paused=True)
     try:
-        plain = subprocess.run([str(Path(sys.executable).parent / "airflow"), "tasks", "test", *claim],
-                               env=broken, capture_output=True, text=True, timeout=300)
+        plain = subprocess.run(
+            [str(Path(sys.executable).parent / "airflow"), "tasks", "test", *claim],
+            env=broken,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert plain.returncode == 0, "Airflow's own command now fails on a failed task: the wrapper can go"
         wrapped = subprocess.run([*wrapper, *claim], env=broken, capture_output=True, text=True, timeout=300)
         assert wrapped.returncode == 1, wrapped.stdout[-2000:] + wrapped.stderr[-2000:]
         # the sample report retries, so the failed try ends up_for_retry: a failure all the same
         assert wrapped.stderr.strip().endswith(("task ended up_for_retry", "task ended failed")), wrapped.stderr[-500:]
         # a date of its own: a fresh task instance, not the one the failed tries left behind
-        good = subprocess.run([*wrapper, "report__sales_summary", "claim", "2026-06-02"], env=airflow.env,
-                              capture_output=True, text=True, timeout=300)
+        good = subprocess.run(
+            [*wrapper, "report__sales_summary", "claim", "2026-06-02"],
+            env=airflow.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert good.returncode == 0, good.stdout[-3000:] + good.stderr[-3000:]
     finally:
         airflow.unpause("report__sales_summary")

@@ -21,8 +21,15 @@ from support.e2e_checks import SALES, assert_completed
 # Debian's packages (scripts/install_test_servers.sh installs them): nothing is downloaded at run time.
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--window-size=1400,1000")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1400,1000",
+)
 
 
 @pytest.fixture
@@ -50,12 +57,18 @@ def test_ui_trigger_form_run_completes(airflow, store, browser, tmp_path):
 
     browser.get(f"{airflow.base_url}/dags/{SALES}")
     wait.until(ready.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid=trigger-dag-button]"))).click()
-    region = wait.until(ready.presence_of_element_located(
-        (By.XPATH, "//input[@type='hidden' and @name='element_region']/..//input[@role='combobox']")))
+    region = wait.until(
+        ready.presence_of_element_located(
+            (By.XPATH, "//input[@type='hidden' and @name='element_region']/..//input[@role='combobox']")
+        )
+    )
     region.send_keys("APAC")
     region.send_keys(Keys.ENTER)
-    wait.until(ready.presence_of_element_located(
-        (By.XPATH, "//input[@type='hidden' and @name='element_region' and @value='APAC']")))
+    wait.until(
+        ready.presence_of_element_located(
+            (By.XPATH, "//input[@type='hidden' and @name='element_region' and @value='APAC']")
+        )
+    )
     # A run id of our own, so the test finds exactly the run this form made.
     browser.find_element(By.XPATH, "//button[contains(@id, 'trigger:advancedOptions')]").click()
     run_id = f"e2e-ui-{uuid.uuid4().hex[:8]}"

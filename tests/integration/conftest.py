@@ -39,9 +39,7 @@ def pg_database() -> Iterator[str]:
         cur.execute(f'CREATE DATABASE "{name}"')
     admin.close()
     try:
-        yield json.dumps(
-            {"conn_type": "postgres", "host": PG_HOST, "port": PG_PORT, "login": PG_USER, "schema": name}
-        )
+        yield json.dumps({"conn_type": "postgres", "host": PG_HOST, "port": PG_PORT, "login": PG_USER, "schema": name})
     finally:
         admin = _pg_admin()
         with admin.cursor() as cur:
@@ -173,8 +171,16 @@ def rabbitmq():
         "queue": f"reporting-it-events-{suffix}",
         "dead_letter_queue": f"reporting-it-dead-{suffix}",
     }
-    conn = json.dumps({"conn_type": "amqp", "host": RABBITMQ_HOST, "port": RABBITMQ_PORT,
-                       "login": "guest", "password": "guest", "schema": "/"})
+    conn = json.dumps(
+        {
+            "conn_type": "amqp",
+            "host": RABBITMQ_HOST,
+            "port": RABBITMQ_PORT,
+            "login": "guest",
+            "password": "guest",
+            "schema": "/",
+        }
+    )
     params = pika.ConnectionParameters(RABBITMQ_HOST, RABBITMQ_PORT, "/", pika.PlainCredentials("guest", "guest"))
     # Fail now, naming the server, rather than deep inside a run.
     pika.BlockingConnection(params).close()
@@ -198,8 +204,14 @@ def drain(params, queue: str) -> list[dict]:
         method, properties, body = channel.basic_get(queue, auto_ack=True)
         if method is None:
             break
-        found.append({"body": json.loads(body), "message_id": properties.message_id,
-                      "delivery_mode": properties.delivery_mode, "content_type": properties.content_type})
+        found.append(
+            {
+                "body": json.loads(body),
+                "message_id": properties.message_id,
+                "delivery_mode": properties.delivery_mode,
+                "content_type": properties.content_type,
+            }
+        )
     connection.close()
     return found
 

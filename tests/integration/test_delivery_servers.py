@@ -34,8 +34,13 @@ def staging(tmp_path, monkeypatch):
         source.write_bytes(data)
         file_name = name or f"sales_2026-11-20.{fmt}"
         uri = stage_file(source, f"sales/2026-11-20/req-1/{file_name}")
-        return {"format": fmt, "file_name": file_name, "uri": uri, "bytes": len(data),
-                "sha256": hashlib.sha256(data).hexdigest()}
+        return {
+            "format": fmt,
+            "file_name": file_name,
+            "uri": uri,
+            "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
 
     return stage
 
@@ -58,7 +63,9 @@ def s3(s3_server, monkeypatch):
 
 def test_s3_writes_the_final_key_with_its_checksum_and_skips_an_identical_object(s3, staging):
     artifact = staging(b"region,revenue\nEMEA,10\n")
-    target = S3Target(type="s3", conn_id="aws_reports_it", bucket=BUCKET, key="sales/{run_date}/{params[region]}/{report_id}.{format}")
+    target = S3Target(
+        type="s3", conn_id="aws_reports_it", bucket=BUCKET, key="sales/{run_date}/{params[region]}/{report_id}.{format}"
+    )
 
     outcome = deliver_s3(target, artifact, _naming())
 
@@ -92,7 +99,9 @@ def test_s3_parameter_values_cannot_add_key_segments(s3, staging):
     outcome = deliver_s3(target, staging(b"x"), _naming(region="../../other-prefix/evil"))
 
     assert outcome["location"] == f"s3://{BUCKET}/safe/_._other-prefix_evil.csv"
-    assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="safe/")["Contents"]] == ["safe/_._other-prefix_evil.csv"]
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="safe/")["Contents"]] == [
+        "safe/_._other-prefix_evil.csv"
+    ]
 
 
 # --- SFTP -----------------------------------------------------------------------------------------
@@ -108,7 +117,12 @@ def sftp(sftp_server, monkeypatch, request):
 def test_sftp_uploads_and_renames_into_place(sftp, staging):
     server, folder = sftp
     artifact = staging(os.urandom(300_000), "pdf")
-    target = SftpTarget(type="sftp", conn_id="sftp_reports_it", directory=f"{folder}/daily", filename="{report_id}_{params[region]}.{format}")
+    target = SftpTarget(
+        type="sftp",
+        conn_id="sftp_reports_it",
+        directory=f"{folder}/daily",
+        filename="{report_id}_{params[region]}.{format}",
+    )
 
     outcome = deliver_sftp(target, artifact, _naming())
 
@@ -194,8 +208,11 @@ def test_smb_writes_a_temporary_name_and_replaces_the_final_one(smb, staging):
 
     folder = server.share_path / directory / "daily"
     final = folder / "sales_2026-11-20.pdf"
-    assert outcome == {"location": f"smb://127.0.0.1/reports/{directory}/daily/sales_2026-11-20.pdf",
-                       "bytes": 200_000, "sha256": artifact["sha256"]}
+    assert outcome == {
+        "location": f"smb://127.0.0.1/reports/{directory}/daily/sales_2026-11-20.pdf",
+        "bytes": 200_000,
+        "sha256": artifact["sha256"],
+    }
     assert hashlib.sha256(final.read_bytes()).hexdigest() == artifact["sha256"]
     assert sorted(p.name for p in folder.iterdir()) == ["sales_2026-11-20.csv", "sales_2026-11-20.pdf"]
     assert final.stat().st_uid == server.user.pw_uid, "written through Samba as its user"
@@ -236,8 +253,14 @@ def smtp(smtp_server, monkeypatch):
 
 def test_email_attaches_every_file_and_bcc_stays_out_of_the_headers(smtp, staging):
     pdf, csv = staging(os.urandom(50_000), "pdf"), staging(b"a,b\n1,2\n", "csv")
-    target = EmailTarget(type="email", conn_id="smtp_reports_it", to=["cfo@example.com"], cc=["fd@example.com"],
-                         bcc=["audit@example.com"], subject="{title} {params[region]} {run_date}")
+    target = EmailTarget(
+        type="email",
+        conn_id="smtp_reports_it",
+        to=["cfo@example.com"],
+        cc=["fd@example.com"],
+        bcc=["audit@example.com"],
+        subject="{title} {params[region]} {run_date}",
+    )
 
     outcomes = deliver_email(target, [pdf, csv], _naming(), "finance_mail")
 
@@ -249,8 +272,10 @@ def test_email_attaches_every_file_and_bcc_stays_out_of_the_headers(smtp, stagin
     assert message["Bcc"] is None
     assert message["X-Report-Request-Id"] == "req-1" and message["X-Report-Target"] == "finance_mail"
     files = attachments(message)
-    assert files == {"sales_2026-11-20.pdf": Path(pdf["uri"].removeprefix("file://")).read_bytes(),
-                     "sales_2026-11-20.csv": b"a,b\n1,2\n"}
+    assert files == {
+        "sales_2026-11-20.pdf": Path(pdf["uri"].removeprefix("file://")).read_bytes(),
+        "sales_2026-11-20.csv": b"a,b\n1,2\n",
+    }
     assert hashlib.sha256(files["sales_2026-11-20.pdf"]).hexdigest() == pdf["sha256"]
     assert [o["sha256"] for o in outcomes] == [pdf["sha256"], csv["sha256"]]
 
@@ -261,8 +286,13 @@ def test_email_above_the_size_limit_sends_a_presigned_s3_link(smtp, s3, s3_serve
     # Staged in S3 as production does (``s3://<conn id>@bucket/key``), written straight to the server.
     s3.put_object(Bucket=BUCKET, Key="staging/sales/req-1/sales_2026-11-20.pdf", Body=data)
     uri = f"s3://aws_staging_it@{BUCKET}/staging/sales/req-1/sales_2026-11-20.pdf"
-    artifact = {"format": "pdf", "file_name": "sales_2026-11-20.pdf", "uri": uri, "bytes": len(data),
-                "sha256": hashlib.sha256(data).hexdigest()}
+    artifact = {
+        "format": "pdf",
+        "file_name": "sales_2026-11-20.pdf",
+        "uri": uri,
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
     target = EmailTarget(type="email", conn_id="smtp_reports_it", to=["cfo@example.com"], max_attachment_bytes=10_000)
 
     deliver_email(target, [artifact], _naming(), "mail")
@@ -272,12 +302,14 @@ def test_email_above_the_size_limit_sends_a_presigned_s3_link(smtp, s3, s3_serve
     html = received["message"].get_body(("html",)).get_content()
     url = html.split('href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
     assert url.startswith(s3_server.endpoint + f"/{BUCKET}/staging/") and "Signature=" in url
-    with urllib.request.urlopen(url) as response:  # noqa: S310 - our own loopback server
+    with urllib.request.urlopen(url) as response:
         assert response.read() == data
 
 
 def test_email_header_injection_through_a_parameter_is_refused_before_sending(smtp, staging):
-    target = EmailTarget(type="email", conn_id="smtp_reports_it", to=["cfo@example.com"], subject="{title} {params[region]}")
+    target = EmailTarget(
+        type="email", conn_id="smtp_reports_it", to=["cfo@example.com"], subject="{title} {params[region]}"
+    )
 
     with pytest.raises(TemplateError, match="header injection"):
         deliver_email(target, [staging(b"x")], _naming(region="EMEA\r\nBcc: spy@evil.test"), "mail")

@@ -15,7 +15,7 @@ import itertools
 import json
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +29,15 @@ from servers.mail import attachments
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "reports-dag-it"
-RUN_AFTER = datetime(2026, 11, 23, 7, 0, tzinfo=timezone.utc)
+RUN_AFTER = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 _runs = itertools.count()
 _requests = itertools.count()
 
 
 @pytest.fixture
-def env(airflow_db, sample_db, tmp_path, monkeypatch, s3_server, sftp_server, smb_server, smtp_server, rabbitmq, request):
+def env(
+    airflow_db, sample_db, tmp_path, monkeypatch, s3_server, sftp_server, smb_server, smtp_server, rabbitmq, request
+):
     """Connections to every server, a fresh request store, and this test's own folders and queues."""
     for name, conn in {
         "REPORTING_SAMPLE_DB": json.dumps({"conn_type": "sqlite", "host": str(sample_db)}),
@@ -58,8 +60,17 @@ def env(airflow_db, sample_db, tmp_path, monkeypatch, s3_server, sftp_server, sm
     reports = tmp_path / "reports"
     reports.mkdir()
     monkeypatch.setenv("REPORTING_DEFINITIONS_DIR", str(reports))
-    return {"s3": client, "folder": folder, "rabbitmq": rabbitmq, "smtp": smtp_server, "sftp": sftp_server,
-            "smb": smb_server, "s3_server": s3_server, "tmp": tmp_path, "reports": reports}
+    return {
+        "s3": client,
+        "folder": folder,
+        "rabbitmq": rabbitmq,
+        "smtp": smtp_server,
+        "sftp": sftp_server,
+        "smb": smb_server,
+        "s3_server": s3_server,
+        "tmp": tmp_path,
+        "reports": reports,
+    }
 
 
 def _definition(env: dict[str, Any], **changes: Any) -> ReportDefinition:
@@ -76,21 +87,44 @@ def _definition(env: dict[str, Any], **changes: Any) -> ReportDefinition:
         },
         "formats": ["csv", "pdf"],
         "distribution": [
-            {"type": "s3", "name": "lake", "conn_id": "aws_dist_it", "bucket": BUCKET,
-             "key": f"{folder}/{{run_date}}/{{params[region]}}/{{report_id}}.{{format}}"},
-            {"type": "sftp", "name": "partner", "conn_id": "sftp_dist_it",
-             "directory": f"{env['sftp'].root}/{folder}", "filename": "{report_id}_{params[region]}.{format}"},
+            {
+                "type": "s3",
+                "name": "lake",
+                "conn_id": "aws_dist_it",
+                "bucket": BUCKET,
+                "key": f"{folder}/{{run_date}}/{{params[region]}}/{{report_id}}.{{format}}",
+            },
+            {
+                "type": "sftp",
+                "name": "partner",
+                "conn_id": "sftp_dist_it",
+                "directory": f"{env['sftp'].root}/{folder}",
+                "filename": "{report_id}_{params[region]}.{format}",
+            },
             {"type": "smb", "name": "nas", "conn_id": "smb_dist_it", "share": "reports", "directory": folder},
-            {"type": "email", "name": "cfo_mail", "conn_id": "smtp_dist_it", "to": ["cfo@example.com"],
-             "subject": "{title} {params[label]} {run_date}", "formats": ["pdf"]},
+            {
+                "type": "email",
+                "name": "cfo_mail",
+                "conn_id": "smtp_dist_it",
+                "to": ["cfo@example.com"],
+                "subject": "{title} {params[label]} {run_date}",
+                "formats": ["pdf"],
+            },
         ],
         "distribution_overrides": {
-            "allowed_types": ["email"], "allowed_conn_ids": ["smtp_dist_it"], "allowed_email_domains": ["example.com"],
+            "allowed_types": ["email"],
+            "allowed_conn_ids": ["smtp_dist_it"],
+            "allowed_email_domains": ["example.com"],
         },
         "notifications": {
-            "emails": ["bi-team@example.com"], "smtp_conn_id": "smtp_dist_it",
-            "queue": {"conn_id": "amqp_dist_it", "exchange": mq["exchange"], "queue": mq["queue"],
-                      "dead_letter_queue": mq["dead_letter_queue"]},
+            "emails": ["bi-team@example.com"],
+            "smtp_conn_id": "smtp_dist_it",
+            "queue": {
+                "conn_id": "amqp_dist_it",
+                "exchange": mq["exchange"],
+                "queue": mq["queue"],
+                "dead_letter_queue": mq["dead_letter_queue"],
+            },
         },
         # Constant 1 s delays keep fault tests short; 4 tries in all.
         "retry": {"retries": 3, "retry_delay": "1s", "backoff_multiplier": 0, "max_retry_delay": "1s"},
@@ -146,9 +180,13 @@ def _assert_everything_arrived(env: dict[str, Any], request_id: str, shas: dict[
         smb_file = env["smb"].share_path / folder / f"sales_distributed_2026-11-23.{fmt}"
         assert _sha(smb_file.read_bytes()) == shas["nas", fmt]
     assert sorted(p.name for p in (env["sftp"].root / folder).iterdir()) == [
-        "sales_distributed_EMEA.csv", "sales_distributed_EMEA.pdf"], "no temporary file left"
+        "sales_distributed_EMEA.csv",
+        "sales_distributed_EMEA.pdf",
+    ], "no temporary file left"
     assert sorted(p.name for p in (env["smb"].share_path / folder).iterdir()) == [
-        "sales_distributed_2026-11-23.csv", "sales_distributed_2026-11-23.pdf"]
+        "sales_distributed_2026-11-23.csv",
+        "sales_distributed_2026-11-23.pdf",
+    ]
     [mail] = env["smtp"].messages("X-Report-Target", "cfo_mail")
     assert mail["message"]["Subject"] == "Sales distributed daily 2026-11-23"
     files = attachments(mail["message"])
@@ -173,12 +211,19 @@ def test_every_target_gets_each_file_once_and_the_world_is_told(factory, env):
 
     [event] = drain(env["rabbitmq"]["params"], env["rabbitmq"]["queue"])
     body = event["body"]
-    assert (body["event"], body["request_id"], body["report_id"]) == ("report.completed", request_id, "sales_distributed")
+    assert (body["event"], body["request_id"], body["report_id"]) == (
+        "report.completed",
+        request_id,
+        "sales_distributed",
+    )
     assert body["targets"] == ["cfo_mail", "lake", "nas", "partner"]
     assert {a["format"]: a["sha256"] for a in body["artifacts"]} == {f: shas["lake", f] for f in ("csv", "pdf")}
     assert body["timings"]["requested_at"] and body["timings"]["notified_at"]
     assert (event["delivery_mode"], event["content_type"], event["message_id"]) == (
-        2, "application/json", f"{request_id}:report.completed:1")
+        2,
+        "application/json",
+        f"{request_id}:report.completed:1",
+    )
     [stakeholder] = env["smtp"].messages("X-Report-Event", "report.completed")
     assert stakeholder["rcpt_tos"] == ["bi-team@example.com"]
     assert request_id in stakeholder["message"]["Subject"]
@@ -187,14 +232,21 @@ def test_every_target_gets_each_file_once_and_the_world_is_told(factory, env):
 
     # Clearing the run and running it again sends nothing anywhere.
     before = store.trail(request_id)
-    modified = env["s3"].head_object(Bucket=BUCKET, Key=f"{env['folder']}/2026-11-23/EMEA/sales_distributed.csv")["LastModified"]
+    modified = env["s3"].head_object(Bucket=BUCKET, Key=f"{env['folder']}/2026-11-23/EMEA/sales_distributed.csv")[
+        "LastModified"
+    ]
     again, _ = _run(factory, definition, conf, moment)
 
     assert str(again.state) == "success"
     assert store.trail(request_id) == before
     assert drain(env["rabbitmq"]["params"], env["rabbitmq"]["queue"]) == []
     assert len(env["smtp"].messages()) == 2
-    assert env["s3"].head_object(Bucket=BUCKET, Key=f"{env['folder']}/2026-11-23/EMEA/sales_distributed.csv")["LastModified"] == modified
+    assert (
+        env["s3"].head_object(Bucket=BUCKET, Key=f"{env['folder']}/2026-11-23/EMEA/sales_distributed.csv")[
+            "LastModified"
+        ]
+        == modified
+    )
 
 
 def _restart_after_first_retry(request_id: str, server, task: str = "distribute") -> threading.Thread:
@@ -230,8 +282,11 @@ def test_a_server_down_during_delivery_is_retried_and_delivers_exactly_once(fact
         run, _ = _run(factory, definition, conf)
     finally:
         watcher.join(5)
-        if (getattr(down, "process", None) is None and server in ("sftp", "smb")) or (
-                server == "s3" and down.server is None) or (server == "smtp" and down.controller is None):
+        if (
+            (getattr(down, "process", None) is None and server in ("sftp", "smb"))
+            or (server == "s3" and down.server is None)
+            or (server == "smtp" and down.controller is None)
+        ):
             down.start()
 
     assert str(run.state) == "success", _states(run)
@@ -262,7 +317,9 @@ def test_a_target_that_stays_down_fails_the_request_and_a_rerun_sends_only_what_
     [error] = trail["errors"]
     assert (error["component"], error["retry_count"], error["retry_eligible"]) == ("DISTRIBUTOR", 3, True)
     assert _deliveries_by_target(trail) == {"lake": 2, "partner": 2, "cfo_mail": 1}, "the other targets stand"
-    nas_retries = [e for e in trail["events"] if e["event_type"] == "RETRY" and "sending_gate" not in (e["details"] or {})]
+    nas_retries = [
+        e for e in trail["events"] if e["event_type"] == "RETRY" and "sending_gate" not in (e["details"] or {})
+    ]
     assert [e["try_number"] for e in nas_retries] == [1, 2, 3]
     # A destination that stayed down through every retry pauses all sending (seed 000, use case 4.2).
     from airflow.models import Variable
@@ -274,7 +331,11 @@ def test_a_target_that_stays_down_fails_the_request_and_a_rerun_sends_only_what_
     assert "target 'nas' (smb)" in paused["details"]["reason"]
 
     [dead] = drain(env["rabbitmq"]["params"], env["rabbitmq"]["dead_letter_queue"])
-    assert (dead["body"]["event"], dead["body"]["request_id"], dead["body"]["target"]) == ("report.failed", request_id, "nas")
+    assert (dead["body"]["event"], dead["body"]["request_id"], dead["body"]["target"]) == (
+        "report.failed",
+        request_id,
+        "nas",
+    )
     assert dead["body"]["failed_task"] == "distribute" and "target 'nas'" in dead["body"]["error"]["message"]
     assert drain(env["rabbitmq"]["params"], env["rabbitmq"]["queue"]) == [], "no completion event"
     failure_mails = env["smtp"].messages("X-Report-Event", "report.failed")
@@ -299,8 +360,17 @@ def test_a_target_that_stays_down_fails_the_request_and_a_rerun_sends_only_what_
 
 def test_an_allowed_request_override_adds_a_recipient_target(factory, env):
     definition = _definition(env, distribution=[_definition(env).distribution[3].model_dump(mode="json")])
-    conf = _request_conf(distribution=[{"type": "email", "name": "requester", "conn_id": "smtp_dist_it",
-                                        "to": ["analyst@example.com"], "formats": ["csv"]}])
+    conf = _request_conf(
+        distribution=[
+            {
+                "type": "email",
+                "name": "requester",
+                "conn_id": "smtp_dist_it",
+                "to": ["analyst@example.com"],
+                "formats": ["csv"],
+            }
+        ]
+    )
 
     run, _ = _run(factory, definition, conf)
 
@@ -314,15 +384,32 @@ def test_an_allowed_request_override_adds_a_recipient_target(factory, env):
 @pytest.mark.parametrize(
     ("conf_changes", "problem"),
     [
-        ({"distribution": [{"type": "email", "conn_id": "smtp_dist_it", "to": ["leak@evil.test"]}]},
-         "distribution.targets[0].to: 'leak@evil.test' is outside the allowed domains"),
-        ({"distribution": [{"type": "sftp", "conn_id": "sftp_dist_it", "directory": "/etc"}]},
-         "distribution.targets[0].type: 'sftp' is not allowed"),
-        ({"distribution": [{"type": "email", "conn_id": "smtp_dist_it", "to": ["a@example.com"],
-                            "subject": "hi\r\nBcc: spy@evil.test"}]},
-         "renders to a header with control characters"),
-        ({"parameters": {"label": "daily\r\nBcc: spy@evil.test"}},
-         "target 'cfo_mail'.subject: template '{title} {params[label]} {run_date}' renders to a header with control characters"),
+        (
+            {"distribution": [{"type": "email", "conn_id": "smtp_dist_it", "to": ["leak@evil.test"]}]},
+            "distribution.targets[0].to: 'leak@evil.test' is outside the allowed domains",
+        ),
+        (
+            {"distribution": [{"type": "sftp", "conn_id": "sftp_dist_it", "directory": "/etc"}]},
+            "distribution.targets[0].type: 'sftp' is not allowed",
+        ),
+        (
+            {
+                "distribution": [
+                    {
+                        "type": "email",
+                        "conn_id": "smtp_dist_it",
+                        "to": ["a@example.com"],
+                        "subject": "hi\r\nBcc: spy@evil.test",
+                    }
+                ]
+            },
+            "renders to a header with control characters",
+        ),
+        (
+            {"parameters": {"label": "daily\r\nBcc: spy@evil.test"}},
+            "target 'cfo_mail'.subject: template '{title} {params[label]} {run_date}' "
+            "renders to a header with control characters",
+        ),
     ],
     ids=["outside-domain", "type-not-allowed", "subject-injection", "parameter-injection"],
 )
@@ -339,7 +426,9 @@ def test_bad_overrides_and_injection_stop_the_run_before_anything_is_sent(factor
     [error] = trail["errors"]
     assert problem in error["message"] and error["retry_eligible"] is False
     assert trail["deliveries"] == []
-    assert [m["message"]["X-Report-Event"] for m in env["smtp"].messages()] == ["report.failed"], "only the failure mail"
+    assert [m["message"]["X-Report-Event"] for m in env["smtp"].messages()] == ["report.failed"], (
+        "only the failure mail"
+    )
     assert not (env["sftp"].root / env["folder"]).exists()
     assert "Contents" not in env["s3"].list_objects_v2(Bucket=BUCKET, Prefix=env["folder"] + "/")
 
@@ -364,7 +453,10 @@ def test_a_retried_notify_task_does_not_publish_or_mail_twice(factory, env):
     events = drain(env["rabbitmq"]["params"], env["rabbitmq"]["queue"])
     assert [e["body"]["request_id"] for e in events] == [request_id], "published once although notify ran twice"
     assert len(env["smtp"].messages("X-Report-Event", "report.completed")) == 1
-    assert sorted(e["details"]["channel"] for e in trail["events"] if e["event_type"] == "NOTIFICATION") == ["amqp", "email"]
+    assert sorted(e["details"]["channel"] for e in trail["events"] if e["event_type"] == "NOTIFICATION") == [
+        "amqp",
+        "email",
+    ]
 
 
 def test_a_worktable_request_brings_its_own_distribution(factory, env):
@@ -374,10 +466,18 @@ def test_a_worktable_request_brings_its_own_distribution(factory, env):
     conf = _request_conf()
     # As the intake does: the row (with its distribution column) exists before the run starts.
     RequestStoreHook().create_request(
-        request_id=conf["request_id"], report_id="sales_distributed", parameters={}, trigger_type="ADHOC",
-        requested_by="analyst", actor=Actor(component="INTAKE"),
-        distribution_overrides={"mode": "add", "targets": [
-            {"type": "email", "name": "from_row", "conn_id": "smtp_dist_it", "to": ["analyst@example.com"]}]},
+        request_id=conf["request_id"],
+        report_id="sales_distributed",
+        parameters={},
+        trigger_type="ADHOC",
+        requested_by="analyst",
+        actor=Actor(component="INTAKE"),
+        distribution_overrides={
+            "mode": "add",
+            "targets": [
+                {"type": "email", "name": "from_row", "conn_id": "smtp_dist_it", "to": ["analyst@example.com"]}
+            ],
+        },
     )
 
     run, _ = _run(factory, definition, conf)
@@ -388,12 +488,19 @@ def test_a_worktable_request_brings_its_own_distribution(factory, env):
     files = attachments(mail["message"])
     assert sorted(files) == ["sales_distributed_2026-11-23.csv", "sales_distributed_2026-11-23.pdf"]
     shas = _staged(RequestStoreHook(), conf["request_id"])
-    assert {name[-3:]: _sha(data) for name, data in files.items()} == {"csv": shas["from_row", "csv"], "pdf": shas["from_row", "pdf"]}
+    assert {name[-3:]: _sha(data) for name, data in files.items()} == {
+        "csv": shas["from_row", "csv"],
+        "pdf": shas["from_row", "pdf"],
+    }
 
 
 def test_an_override_whose_connection_points_at_a_host_not_allowed_is_refused(factory, env):
-    policy = {"allowed_types": ["email"], "allowed_conn_ids": ["smtp_dist_it"], "allowed_email_domains": ["example.com"],
-              "allowed_hosts": ["smtp.example.com"]}
+    policy = {
+        "allowed_types": ["email"],
+        "allowed_conn_ids": ["smtp_dist_it"],
+        "allowed_email_domains": ["example.com"],
+        "allowed_hosts": ["smtp.example.com"],
+    }
     definition = _definition(env, distribution_overrides=policy)
     conf = _request_conf(distribution=[{"type": "email", "conn_id": "smtp_dist_it", "to": ["a@example.com"]}])
 
@@ -402,4 +509,6 @@ def test_an_override_whose_connection_points_at_a_host_not_allowed_is_refused(fa
     assert str(run.state) == "failed"
     [error] = RequestStoreHook().trail(conf["request_id"])["errors"]
     assert "connection 'smtp_dist_it' points at host '127.0.0.1', not an allowed host" in error["message"]
-    assert [m["message"]["X-Report-Event"] for m in env["smtp"].messages()] == ["report.failed"], "only the failure mail"
+    assert [m["message"]["X-Report-Event"] for m in env["smtp"].messages()] == ["report.failed"], (
+        "only the failure mail"
+    )

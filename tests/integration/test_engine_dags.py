@@ -36,8 +36,11 @@ from operators.sending_gate import SEND_REPORTS_VARIABLE
 from support.runs import ROOT, moves, request_of, task_states, test_run
 
 COMPLETED = [
-    (None, "PENDING"), ("PENDING", "IN_PROGRESS"), ("IN_PROGRESS", "GENERATED"),
-    ("GENERATED", "DISTRIBUTED"), ("DISTRIBUTED", "COMPLETED"),
+    (None, "PENDING"),
+    ("PENDING", "IN_PROGRESS"),
+    ("IN_PROGRESS", "GENERATED"),
+    ("GENERATED", "DISTRIBUTED"),
+    ("DISTRIBUTED", "COMPLETED"),
 ]
 FAILED = [(None, "PENDING"), ("PENDING", "IN_PROGRESS"), ("IN_PROGRESS", "FAILED")]
 RUN_DATE = "2026-11-20"  # the date of support.runs.RUN_AFTER
@@ -121,12 +124,26 @@ def obiee(monkeypatch) -> Iterator[Fake]:
         return None
 
     with bip_fake.server() as srv:
-        set_connection(monkeypatch, "bi_publisher_default", conn_type="bi_publisher", host=srv.url,
-                       login=bip_fake.USER, password=bip_fake.PASSWORD)
+        set_connection(
+            monkeypatch,
+            "bi_publisher_default",
+            conn_type="bi_publisher",
+            host=srv.url,
+            login=bip_fake.USER,
+            password=bip_fake.PASSWORD,
+        )
         yield Fake(
-            engine="obiee", report_id="obiee_sales_detail", conf=_conf(), server=srv, secrets=(bip_fake.PASSWORD,),
-            start="/run", is_start=lambda r: r.method == "POST" and r.path.endswith("/run"), document=document,
-            unknown_report={"report_path": "/Finance/Missing.xdo"}, title="Sales detail", region_param="P_REGION",
+            engine="obiee",
+            report_id="obiee_sales_detail",
+            conf=_conf(),
+            server=srv,
+            secrets=(bip_fake.PASSWORD,),
+            start="/run",
+            is_start=lambda r: r.method == "POST" and r.path.endswith("/run"),
+            document=document,
+            unknown_report={"report_path": "/Finance/Missing.xdo"},
+            title="Sales detail",
+            region_param="P_REGION",
         )
 
 
@@ -135,16 +152,28 @@ def powerbi(monkeypatch) -> Iterator[Fake]:
     """Azure AD's token endpoint and Power BI's Export To File API."""
     state = pbi_fake.PowerBiState()
     with pbi_fake.server(state) as srv:
-        set_connection(monkeypatch, "powerbi_default", conn_type="powerbi", login=pbi_fake.CLIENT_ID,
-                       password=pbi_fake.CLIENT_SECRET,
-                       extra={"tenant_id": pbi_fake.TENANT, "authority": srv.url, "api_url": srv.url})
+        set_connection(
+            monkeypatch,
+            "powerbi_default",
+            conn_type="powerbi",
+            login=pbi_fake.CLIENT_ID,
+            password=pbi_fake.CLIENT_SECRET,
+            extra={"tenant_id": pbi_fake.TENANT, "authority": srv.url, "api_url": srv.url},
+        )
         yield Fake(
-            engine="powerbi", report_id="powerbi_finance_pack", conf=_conf("period_end"), server=srv,
-            secrets=(pbi_fake.CLIENT_SECRET,), start="/ExportTo",
+            engine="powerbi",
+            report_id="powerbi_finance_pack",
+            conf=_conf("period_end"),
+            server=srv,
+            secrets=(pbi_fake.CLIENT_SECRET,),
+            start="/ExportTo",
             is_start=lambda r: r.method == "POST" and r.path.endswith("/ExportTo"),
             document=_download("/file", lambda export_id: pbi_fake.FORMATS[state.exports[export_id]["format"]]),
-            unknown_report={"report_id": "00000000-0000-4000-8000-000000000000"}, title="Power BI report",
-            region_param="Region", state=state, trigger="triggers.power_bi.PowerBiExportTrigger",
+            unknown_report={"report_id": "00000000-0000-4000-8000-000000000000"},
+            title="Power BI report",
+            region_param="Region",
+            state=state,
+            trigger="triggers.power_bi.PowerBiExportTrigger",
             export_id=lambda r: json.loads(r.response.body)["id"],
         )
 
@@ -159,13 +188,27 @@ def ssrs(monkeypatch, tmp_path) -> Iterator[Fake]:
 
     monkeypatch.setenv("NTLM_USER_FILE", ssrs_fake.user_file(tmp_path))
     with ssrs_fake.server("ntlm") as srv:
-        set_connection(monkeypatch, "ssrs_default", conn_type="ssrs", host=srv.url,
-                       login=f"{ssrs_fake.DOMAIN}\\{ssrs_fake.USER}", password=ssrs_fake.PASSWORD)
+        set_connection(
+            monkeypatch,
+            "ssrs_default",
+            conn_type="ssrs",
+            host=srv.url,
+            login=f"{ssrs_fake.DOMAIN}\\{ssrs_fake.USER}",
+            password=ssrs_fake.PASSWORD,
+        )
         # A scripted fault lands on the first request of a rendering: NTLM's anonymous try.
         yield Fake(
-            engine="ssrs", report_id="ssrs_inventory", conf=_conf(), server=srv, secrets=(ssrs_fake.PASSWORD,),
-            start="rs:Format=", is_start=lambda r: r.path == "/ReportServer" and r.user is not None, document=document,
-            unknown_report={"report_path": "/Finance/Nope"}, title="Inventory", region_param="Region",
+            engine="ssrs",
+            report_id="ssrs_inventory",
+            conf=_conf(),
+            server=srv,
+            secrets=(ssrs_fake.PASSWORD,),
+            start="rs:Format=",
+            is_start=lambda r: r.path == "/ReportServer" and r.user is not None,
+            document=document,
+            unknown_report={"report_path": "/Finance/Nope"},
+            title="Inventory",
+            region_param="Region",
         )
 
 
@@ -176,11 +219,20 @@ def midas(monkeypatch) -> Iterator[Fake]:
     with midas_fake.server(state) as srv:
         set_connection(monkeypatch, "midas_default", conn_type="midas", host=srv.url, password=midas_fake.API_KEY)
         yield Fake(
-            engine="midas", report_id="midas_risk_positions", conf=_conf(), server=srv, secrets=(midas_fake.API_KEY,),
-            start="/api/v1/jobs", is_start=lambda r: r.method == "POST" and r.path == "/api/v1/jobs",
+            engine="midas",
+            report_id="midas_risk_positions",
+            conf=_conf(),
+            server=srv,
+            secrets=(midas_fake.API_KEY,),
+            start="/api/v1/jobs",
+            is_start=lambda r: r.method == "POST" and r.path == "/api/v1/jobs",
             document=_download("/result", lambda job_id: state.jobs[job_id]["format"]),
-            unknown_report={"report": "no_such_report"}, title="Risk positions", region_param="region", state=state,
-            trigger="triggers.midas.MidasJobTrigger", export_id=lambda r: json.loads(r.response.body)["job_id"],
+            unknown_report={"report": "no_such_report"},
+            title="Risk positions",
+            region_param="region",
+            state=state,
+            trigger="triggers.midas.MidasJobTrigger",
+            export_id=lambda r: json.loads(r.response.body)["job_id"],
         )
 
 
@@ -258,7 +310,7 @@ def run_sample(fake: Fake, factory, out: Path) -> tuple[Any, dict[str, Path]]:
 
 
 def check_failed_at_once(run, fake: Fake, out: Path) -> dict[str, Any]:
-    """Assert generate failed on its first try although retries were allowed, and nothing was delivered; returns the error row.
+    """Assert generate failed on its first try despite allowed retries, and nothing was delivered; return the error.
 
     :param run: the DAG run.
     :param fake: the engine.
@@ -313,7 +365,7 @@ def _trigger_of(ti) -> tuple[str, dict]:
 
 
 def check_deferred_and_resumed(run, fake: Fake, try_number: int = 1) -> None:
-    """Assert generate deferred to the engine's trigger, which polled until every export was done, and the same try resumed.
+    """Assert generate deferred to the engine's trigger, which polled until every export was done; the same try resumed.
 
     :param run: the DAG run.
     :param fake: a deferring engine.
@@ -344,15 +396,25 @@ def check_deferred_and_resumed(run, fake: Fake, try_number: int = 1) -> None:
 def test_obiee_report_dag_delivers_what_bi_publisher_served(obiee, factory, report_env):
     _, files = run_sample(obiee, factory, report_env)
 
-    assert sorted(p.name for p in files.values()) == [f"obiee_sales_detail_APAC_{RUN_DATE}.{f}" for f in ("csv", "pdf", "xlsx")]
+    assert sorted(p.name for p in files.values()) == [
+        f"obiee_sales_detail_APAC_{RUN_DATE}.{f}" for f in ("csv", "pdf", "xlsx")
+    ]
     path = "/xmlpserver/services/rest/v1/reports/%2FFinance%2FSales%20Detail.xdo/run"
     assert [(r.method, r.path) for r in obiee.server.requests] == [("POST", path)] * 3
     basic = "Basic " + base64.b64encode(f"{bip_fake.USER}:{bip_fake.PASSWORD}".encode()).decode()
     assert {r.headers["authorization"] for r in obiee.server.requests} == {basic}
-    values = [{"name": "P_REGION", "values": {"item": ["APAC"]}}, {"name": "P_AS_OF", "values": {"item": ["2026-10-31"]}}]
+    values = [
+        {"name": "P_REGION", "values": {"item": ["APAC"]}},
+        {"name": "P_AS_OF", "values": {"item": ["2026-10-31"]}},
+    ]
     assert [bip_fake.report_request_of(r) for r in obiee.server.requests] == [
-        {"attributeFormat": fmt, "byPassCache": True, "flattenXML": False, "attributeTemplate": "Default",
-         "parameterNameValues": {"listOfParamNameValues": {"item": values}}}
+        {
+            "attributeFormat": fmt,
+            "byPassCache": True,
+            "flattenXML": False,
+            "attributeTemplate": "Default",
+            "parameterNameValues": {"listOfParamNameValues": {"item": values}},
+        }
         for fmt in ("pdf", "xlsx", "csv")
     ]
 
@@ -369,8 +431,12 @@ def test_powerbi_report_dag_defers_while_exporting_and_delivers_the_exports(powe
         {"format": fmt, "paginatedReportConfiguration": {"parameterValues": values}} for fmt in ("PDF", "XLSX")
     ]
     token_calls = [r for r in powerbi.server.requests if r.path == f"/{pbi_fake.TENANT}/oauth2/v2.0/token"]
-    grant = {"grant_type": "client_credentials", "client_id": pbi_fake.CLIENT_ID, "client_secret": pbi_fake.CLIENT_SECRET,
-             "scope": "https://analysis.windows.net/powerbi/api/.default"}
+    grant = {
+        "grant_type": "client_credentials",
+        "client_id": pbi_fake.CLIENT_ID,
+        "client_secret": pbi_fake.CLIENT_SECRET,
+        "scope": "https://analysis.windows.net/powerbi/api/.default",
+    }
     assert token_calls and all(dict(parse_qsl(r.body.decode())) == grant for r in token_calls)
     # one token for starting both exports, one for the trigger's polls, one for both downloads
     assert len(token_calls) == 3, "the formats of one task process share an Azure AD token"
@@ -408,7 +474,9 @@ def test_an_unknown_report_fails_the_run_at_once_and_the_error_names_engine_and_
     engine, request, factory, report_env, tmp_path, monkeypatch
 ):
     fake: Fake = request.getfixturevalue(engine)
-    dag = changed_dag(factory, tmp_path / "reports", monkeypatch, fake.report_id, fake.unknown_report, retry=QUICK_RETRY)
+    dag = changed_dag(
+        factory, tmp_path / "reports", monkeypatch, fake.report_id, fake.unknown_report, retry=QUICK_RETRY
+    )
 
     run = test_run(dag, fake.conf)
 
@@ -416,7 +484,9 @@ def test_an_unknown_report_fails_the_run_at_once_and_the_error_names_engine_and_
     [start] = fake.starts()
     assert start.response.status == 404
     assert (error["error_code"], error["error_class"]) == ("HTTP_404", "EngineHttpError")
-    assert re.match(rf"{engine}: HTTP 404 on {start.method} {re.escape(start.path)}: ", error["message"]), error["message"]
+    assert re.match(rf"{engine}: HTTP 404 on {start.method} {re.escape(start.path)}: ", error["message"]), error[
+        "message"
+    ]
 
 
 def test_a_job_midas_reports_failed_for_good_fails_the_resumed_task_without_a_retry(
@@ -448,14 +518,16 @@ def test_a_503_on_the_first_call_is_retried_after_the_definitions_delay_and_the_
     check_completed(run, fake, report_env)
     # the first answer past the login (SSRS's NTLM handshake begins with 401 challenges)
     answers = [r.response.status for r in fake.server.requests if fake.start in f"{r.path}?{r.query}"]
-    assert [status for status in answers if status != 401][0] == 503
+    assert next(status for status in answers if status != 401) == 503
     ti = _generate(run)
     [first] = _earlier_tries(run)
     assert (ti.try_number, first.try_number, str(first.state)) == (2, 1, "failed")
     assert ti.start_date - first.end_date >= timedelta(seconds=1), "Airflow waited the definition's retry_delay"
     trail = RequestStoreHook().trail(request_of(run))
     retries = [e for e in trail["events"] if e["event_type"] == "RETRY"]
-    assert [(e["task_id"], e["try_number"], e["details"]["error_code"]) for e in retries] == [("generate", 1, "HTTP_503")]
+    assert [(e["task_id"], e["try_number"], e["details"]["error_code"]) for e in retries] == [
+        ("generate", 1, "HTTP_503")
+    ]
     assert retries[0]["details"]["error"].startswith(f"{engine}: HTTP 503 on ")
     if fake.trigger:
         check_deferred_and_resumed(run, fake, try_number=2)

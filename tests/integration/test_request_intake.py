@@ -10,7 +10,7 @@ import asyncio
 import itertools
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -30,21 +30,33 @@ INSERT = (
 _moments = itertools.count()
 
 
-def insert_request(store: RequestStoreHook, request_id: str, report_id: str = "sales_summary", parameters=None,
-                   distribution=None, priority: int = 5) -> None:
+def insert_request(
+    store: RequestStoreHook,
+    request_id: str,
+    report_id: str = "sales_summary",
+    parameters=None,
+    distribution=None,
+    priority: int = 5,
+) -> None:
     """Insert a worktable row the way a user or upstream system does: defaults fill the rest."""
     with store._transaction() as tx:
-        tx.execute_text(INSERT, {
-            "request_id": request_id, "report_id": report_id,
-            "parameters": json.dumps(parameters if parameters is not None else {"region": "EMEA"}),
-            "distribution": json.dumps(distribution) if distribution is not None else None,
-            "priority": priority, "requested_by": "finance-app",
-        })
+        tx.execute_text(
+            INSERT,
+            {
+                "request_id": request_id,
+                "report_id": report_id,
+                "parameters": json.dumps(parameters if parameters is not None else {"region": "EMEA"}),
+                "distribution": json.dumps(distribution) if distribution is not None else None,
+                "priority": priority,
+                "requested_by": "finance-app",
+            },
+        )
 
 
 def run_trigger(trigger: RequestStreamTrigger):
     async def first_event():
         return await trigger.run().asend(None)
+
     return asyncio.run(first_event())
 
 
@@ -54,7 +66,8 @@ def report_runs(prefix: str) -> list:
 
     with create_session() as session:
         runs = session.scalars(
-            select(DagRun).where(DagRun.dag_id == "report__sales_summary", DagRun.run_id.like(f"adhoc__{prefix}%"))
+            select(DagRun)
+            .where(DagRun.dag_id == "report__sales_summary", DagRun.run_id.like(f"adhoc__{prefix}%"))
             .order_by(DagRun.id)
         ).all()
         session.expunge_all()
@@ -62,7 +75,7 @@ def report_runs(prefix: str) -> list:
 
 
 def intake_cycle(dag):
-    moment = datetime(2026, 11, 1, tzinfo=timezone.utc) + timedelta(seconds=next(_moments))
+    moment = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(seconds=next(_moments))
     return dag.test(run_after=moment, logical_date=moment)
 
 
@@ -109,14 +122,13 @@ def test_stream_offset_moves_only_when_the_consuming_transaction_commits(snowfla
     assert store.has_new_requests()
     actor = Actor("INTAKE", "intake-run", "take_in", 1)
 
-    db_hook, dialect = store._db
+    db_hook, _ = store._db
     conn = db_hook.get_conn()
     duck = conn.cursor()._duck_conn
     before = stream_offset(duck, STREAM)
-    with pytest.raises(RuntimeError, match="crash"):
-        with store._transaction() as tx:
-            assert tx.execute_text(_consume_sql(), {"now": datetime.now(timezone.utc)}) == 2
-            raise RuntimeError("crash between reading and triggering")
+    with pytest.raises(RuntimeError, match="crash"), store._transaction() as tx:
+        assert tx.execute_text(_consume_sql(), {"now": datetime.now(UTC)}) == 2
+        raise RuntimeError("crash between reading and triggering")
     assert stream_offset(duck, STREAM) == before, "a rolled back read leaves the offset"
     assert store.has_new_requests()
 
@@ -198,8 +210,13 @@ def _trail_status(store, request_id):
 def test_intake_dag_starts_one_run_per_valid_request_highest_priority_first(pg_store, intake_dag):
     insert_request(pg_store, "prio-low", priority=2)
     insert_request(pg_store, "prio-high", priority=9)
-    insert_request(pg_store, "prio-mid", priority=5, parameters={"region": "APAC", "start_date": "2026-03-01"},
-                   distribution=[{"type": "local", "path": "/mnt/nas/apac"}])
+    insert_request(
+        pg_store,
+        "prio-mid",
+        priority=5,
+        parameters={"region": "APAC", "start_date": "2026-03-01"},
+        distribution=[{"type": "local", "path": "/mnt/nas/apac"}],
+    )
     insert_request(pg_store, "prio-bad", priority=10, parameters={"region": "MARS"})
 
     run = intake_cycle(intake_dag)
@@ -209,9 +226,12 @@ def test_intake_dag_starts_one_run_per_valid_request_highest_priority_first(pg_s
     assert [r.run_id for r in runs] == ["adhoc__prio-high", "adhoc__prio-mid", "adhoc__prio-low"]
     mid = runs[1].conf
     assert mid == {
-        "request_id": "prio-mid", "parameters": {"region": "APAC", "start_date": "2026-03-01"},
+        "request_id": "prio-mid",
+        "parameters": {"region": "APAC", "start_date": "2026-03-01"},
         "distribution": [{"type": "local", "path": "/mnt/nas/apac"}],
-        "priority": 5, "trigger_type": "ADHOC", "requested_by": "finance-app",
+        "priority": 5,
+        "trigger_type": "ADHOC",
+        "requested_by": "finance-app",
     }
     bad = pg_store.trail("prio-bad")
     assert bad["request"]["status"] == "FAILED"
@@ -219,7 +239,8 @@ def test_intake_dag_starts_one_run_per_valid_request_highest_priority_first(pg_s
     assert error["component"] == "INTAKE" and error["retry_eligible"] is False
     assert "parameters.region: 'MARS' is not one of the allowed values" in error["message"]
     assert [(e["old_status"], e["new_status"]) for e in bad["events"] if e["event_type"] == "STATUS_CHANGE"] == [
-        (None, "PENDING"), ("PENDING", "FAILED"),
+        (None, "PENDING"),
+        ("PENDING", "FAILED"),
     ]
     assert _trail_status(pg_store, "prio-high") == "PENDING", "the report run claims it, not the intake"
 
@@ -283,7 +304,6 @@ def test_intake_killed_mid_batch_and_retried_loses_nothing_and_starts_nothing_tw
 
 
 def test_snowflake_stream_intake(snowflake_store, intake_dag):
-    from support.snowflake_streams import stream_offset
 
     for i in range(3):
         insert_request(snowflake_store, f"sfk-{i}", priority=3 + i)

@@ -60,8 +60,9 @@ def test_happy_path_trail(store):
     engine = Actor("ENGINE", "manual__1", "generate", 1)
     assert store.move("req-1", "IN_PROGRESS", "GENERATED", engine, details={"artifacts": 3})
     distributor = Actor("DISTRIBUTOR", "manual__1", "distribute", 1)
-    assert store.record_delivery("req-1", target_key="nas", format="pdf", location="/nas/a.pdf", size=10,
-                                 sha256="a" * 64, actor=distributor)
+    assert store.record_delivery(
+        "req-1", target_key="nas", format="pdf", location="/nas/a.pdf", size=10, sha256="a" * 64, actor=distributor
+    )
     notifier = Actor("NOTIFIER", "manual__1", "notify", 1)
     assert store.move("req-1", "GENERATED", "DISTRIBUTED", notifier)
     store.record_event("req-1", "NOTIFICATION", notifier, {"channel": "log"})
@@ -69,11 +70,20 @@ def test_happy_path_trail(store):
 
     trail = store.trail("req-1")
     assert _statuses(trail) == [
-        (None, "PENDING"), ("PENDING", "IN_PROGRESS"), ("IN_PROGRESS", "GENERATED"),
-        ("GENERATED", "DISTRIBUTED"), ("DISTRIBUTED", "COMPLETED"),
+        (None, "PENDING"),
+        ("PENDING", "IN_PROGRESS"),
+        ("IN_PROGRESS", "GENERATED"),
+        ("GENERATED", "DISTRIBUTED"),
+        ("DISTRIBUTED", "COMPLETED"),
     ]
     assert [e["event_type"] for e in trail["events"]] == [
-        "STATUS_CHANGE", "STATUS_CHANGE", "STATUS_CHANGE", "DELIVERY", "STATUS_CHANGE", "NOTIFICATION", "STATUS_CHANGE",
+        "STATUS_CHANGE",
+        "STATUS_CHANGE",
+        "STATUS_CHANGE",
+        "DELIVERY",
+        "STATUS_CHANGE",
+        "NOTIFICATION",
+        "STATUS_CHANGE",
     ]
     assert [e["component"] for e in trail["events"]][:3] == ["INTAKE", "ORCHESTRATOR", "ENGINE"]
     assert trail["events"][2]["details"] == {"artifacts": 3}
@@ -84,8 +94,15 @@ def test_happy_path_trail(store):
     assert request["dag_run_id"] == "manual__1"
     assert request["processed_at"] and request["completed_at"]
     assert trail["deliveries"] == [
-        {"request_id": "req-1", "target_key": "nas", "format": "pdf", "remote_location": "/nas/a.pdf",
-         "bytes": 10, "sha256": "a" * 64, "delivered_at": trail["deliveries"][0]["delivered_at"]}
+        {
+            "request_id": "req-1",
+            "target_key": "nas",
+            "format": "pdf",
+            "remote_location": "/nas/a.pdf",
+            "bytes": 10,
+            "sha256": "a" * 64,
+            "delivered_at": trail["deliveries"][0]["delivered_at"],
+        }
     ]
     assert trail["errors"] == []
 
@@ -140,8 +157,12 @@ def test_illegal_transition_touches_nothing(store):
 def test_delivery_is_recorded_once(store):
     _new(store)
     actor = Actor("DISTRIBUTOR", "manual__1", "distribute", 1)
-    first = store.record_delivery("req-1", target_key="nas", format="csv", location="/a", size=1, sha256="b" * 64, actor=actor)
-    again = store.record_delivery("req-1", target_key="nas", format="csv", location="/a", size=1, sha256="b" * 64, actor=actor)
+    first = store.record_delivery(
+        "req-1", target_key="nas", format="csv", location="/a", size=1, sha256="b" * 64, actor=actor
+    )
+    again = store.record_delivery(
+        "req-1", target_key="nas", format="csv", location="/a", size=1, sha256="b" * 64, actor=actor
+    )
     assert (first, again) == (True, False)
     assert store.get_delivery("req-1", "nas", "csv")["remote_location"] == "/a"
     assert [e["event_type"] for e in store.trail("req-1")["events"]].count("DELIVERY") == 1
@@ -150,7 +171,9 @@ def test_delivery_is_recorded_once(store):
 def test_secrets_never_reach_the_error_columns(store):
     _new(store)
     store.move("req-1", "PENDING", "IN_PROGRESS", ORCH, claim=True)
-    store.move("req-1", "IN_PROGRESS", "FAILED", ORCH, last_error="connect postgresql://bi:hunter2@db/x password=hunter2")
+    store.move(
+        "req-1", "IN_PROGRESS", "FAILED", ORCH, last_error="connect postgresql://bi:hunter2@db/x password=hunter2"
+    )
     assert "hunter2" not in json.dumps(store.trail("req-1"))
 
 
@@ -181,8 +204,13 @@ def test_eight_processes_race_to_claim_one_request_and_exactly_one_wins(backend,
     start_at = time.time() + 3
     code = _RACER.format(plugins=str(ROOT / "plugins"))
     racers = [
-        subprocess.Popen([sys.executable, "-c", code, str(start_at), f"run_{i}"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(start_at), f"run_{i}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
+        )
         for i in range(8)
     ]
     results = []

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from sqlalchemy import select
 
 from hooks.request_store import RequestStoreHook
 from operators.sending_gate import SEND_REPORTS_VARIABLE
-from support.runs import ROOT, load_module, moves, request_of, task_states, test_run
+from support.runs import ROOT, load_module, moves, task_states, test_run
 
 
 def _gate() -> str | None:
@@ -50,7 +49,10 @@ def _when_retrying(request_id: str, action, tries: int = 1) -> threading.Thread:
         deadline = time.time() + 120
         while time.time() < deadline:
             trail = store.trail(request_id) if store.get_request(request_id) else {"events": []}
-            if sum(e["event_type"] == "RETRY" and "sending_gate" not in (e["details"] or {}) for e in trail["events"]) >= tries:
+            if (
+                sum(e["event_type"] == "RETRY" and "sending_gate" not in (e["details"] or {}) for e in trail["events"])
+                >= tries
+            ):
                 action()
                 return
             time.sleep(0.1)
@@ -78,8 +80,11 @@ def _runs_started_by_retry(request_id: str) -> list:
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        runs = [r for r in session.scalars(select(DagRun).where(DagRun.dag_id == "report__sales_summary"))
-                if r.run_id.startswith("retry__") and (r.conf or {}).get("request_id") == request_id]
+        runs = [
+            r
+            for r in session.scalars(select(DagRun).where(DagRun.dag_id == "report__sales_summary"))
+            if r.run_id.startswith("retry__") and (r.conf or {}).get("request_id") == request_id
+        ]
         session.expunge_all()
     return runs
 
@@ -207,8 +212,14 @@ def test_use_case_6_one_held_request_is_resent_and_marked_retried(sample_dag, re
     assert str(resent.state) == "success", task_states(resent)
     trail = RequestStoreHook().trail("uc6")
     assert trail["request"]["status"] == "COMPLETED" and trail["request"]["attempt"] == 1
-    assert moves(trail) == [(None, "PENDING"), ("PENDING", "HELD"), ("HELD", "IN_PROGRESS"),
-                            ("IN_PROGRESS", "GENERATED"), ("GENERATED", "DISTRIBUTED"), ("DISTRIBUTED", "COMPLETED")]
+    assert moves(trail) == [
+        (None, "PENDING"),
+        ("PENDING", "HELD"),
+        ("HELD", "IN_PROGRESS"),
+        ("IN_PROGRESS", "GENERATED"),
+        ("GENERATED", "DISTRIBUTED"),
+        ("DISTRIBUTED", "COMPLETED"),
+    ]
     assert trail["events"][-1]["details"] == {"result": "RETRIED"}
 
 
@@ -301,10 +312,13 @@ def _retry_gaps(run, task_id: str) -> list[float]:
 
     with create_session() as session:
         tries = session.scalars(
-            select(TaskInstanceHistory).where(
-                TaskInstanceHistory.dag_id == run.dag_id, TaskInstanceHistory.run_id == run.run_id,
+            select(TaskInstanceHistory)
+            .where(
+                TaskInstanceHistory.dag_id == run.dag_id,
+                TaskInstanceHistory.run_id == run.run_id,
                 TaskInstanceHistory.task_id == task_id,
-            ).order_by(TaskInstanceHistory.try_number)
+            )
+            .order_by(TaskInstanceHistory.try_number)
         ).all()
         ends = [t.end_date for t in tries]
         last = next(t for t in run.get_task_instances() if t.task_id == task_id)
@@ -317,9 +331,13 @@ def _xcom(run, task_id: str):
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        row = session.scalars(select(XComModel).where(
-            XComModel.dag_id == run.dag_id, XComModel.run_id == run.run_id, XComModel.task_id == task_id,
-        )).one()
+        row = session.scalars(
+            select(XComModel).where(
+                XComModel.dag_id == run.dag_id,
+                XComModel.run_id == run.run_id,
+                XComModel.task_id == task_id,
+            )
+        ).one()
         return XComModel.deserialize_value(row)
 
 
@@ -346,11 +364,14 @@ def test_a_worker_killed_mid_engine_task_leaves_no_request_stuck(report_env, tmp
     store = RequestStoreHook()
     worker = subprocess.Popen(
         [sys.executable, "-c", _WORKER.format(plugins=str(ROOT / "plugins"), tests=str(ROOT / "tests"))],
-        env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         deadline = time.time() + 120
-        while time.time() < deadline and not ((store.get_request("killed") or {}).get("status") == "IN_PROGRESS"):
+        while time.time() < deadline and (store.get_request("killed") or {}).get("status") != "IN_PROGRESS":
             time.sleep(0.2)
         time.sleep(1.0)  # well inside the engine task: 150,000 rows take many seconds to render
         assert store.get_request("killed")["status"] == "IN_PROGRESS"
@@ -410,7 +431,11 @@ def test_sql_naming_a_missing_table_fails_at_once_and_leaves_the_gate_alone(
     assert trail["request"]["status"] == "FAILED"
     assert _retries(trail) == []
     [error] = trail["errors"]
-    assert (error["error_code"], error["error_class"], error["retry_eligible"]) == ("SQL_ERROR", "EngineSqlError", False)
+    assert (error["error_code"], error["error_class"], error["retry_eligible"]) == (
+        "SQL_ERROR",
+        "EngineSqlError",
+        False,
+    )
     assert (error["component"], error["retry_count"]) == ("ENGINE", 0)
     assert 'pg_report.sql: UndefinedTable: relation "no_such_table" does not exist' in error["message"]
     assert trail["request"]["last_error"].startswith("generate: EngineSqlError: sql: pg_report.sql: UndefinedTable")
@@ -435,5 +460,9 @@ def test_a_database_that_is_down_is_retried_and_then_pauses_sending(factory, rep
     trail = RequestStoreHook().trail("sql-db-down")
     assert [e["try_number"] for e in _retries(trail)] == [1, 2], "an OperationalError gets the retries"
     [error] = trail["errors"]
-    assert (error["error_code"], error["error_class"], error["retry_eligible"]) == ("CONNECTION", "OperationalError", True)
+    assert (error["error_code"], error["error_class"], error["retry_eligible"]) == (
+        "CONNECTION",
+        "OperationalError",
+        True,
+    )
     assert _gate() == "false", "retries ran out on an infrastructure error"

@@ -61,7 +61,9 @@ def test_artifacts_are_staged_under_their_deterministic_key_and_a_retry_overwrit
 
     assert s3_staging.get_object(Bucket=BUCKET, Key=f"staging/{KEY}")["Body"].read() == b"%PDF-1.4 second try"
     assert sorted(_keys(s3_staging, "staging/sales/2026-11-20/req-1/")) == [
-        "staging/sales/2026-11-20/req-1/sales.csv", f"staging/{KEY}"], "nothing else was written or removed"
+        "staging/sales/2026-11-20/req-1/sales.csv",
+        f"staging/{KEY}",
+    ], "nothing else was written or removed"
     size, digest = copy_staged(uri, tmp_path / "back.pdf")
     assert (tmp_path / "back.pdf").read_bytes() == b"%PDF-1.4 second try"
     assert (size, digest) == (19, hashlib.sha256(b"%PDF-1.4 second try").hexdigest())
@@ -91,7 +93,7 @@ def _stop_when_a_multipart_upload_starts(client, server) -> threading.Thread:
                 if client.list_multipart_uploads(Bucket=BUCKET).get("Uploads"):
                     server.stop()
                     return
-            except Exception:  # noqa: BLE001 - the server may be busy; try again
+            except Exception:
                 pass
             time.sleep(0.005)
 
@@ -146,7 +148,7 @@ def test_a_staged_artifact_has_a_presigned_link(s3_staging, s3_server, tmp_path)
     url = presigned_url(uri, 3600)
 
     assert url.startswith(f"{s3_server.endpoint}/{BUCKET}/staging/sales/2026-11-20/req-3/r.pdf?")
-    with urllib.request.urlopen(url) as response:  # noqa: S310 - our own loopback server
+    with urllib.request.urlopen(url) as response:
         assert response.read() == b"%PDF-1.4 linked"
 
 
@@ -159,7 +161,9 @@ def test_a_root_without_a_connection_uses_aws_default(s3_staging, s3_server, mon
     uri = stage_file(local, "sales/2026-11-20/req-4/r.csv")
 
     assert uri == f"s3://aws_default@{BUCKET}/default-conn/sales/2026-11-20/req-4/r.csv", "readers get the connection"
-    assert s3_staging.get_object(Bucket=BUCKET, Key="default-conn/sales/2026-11-20/req-4/r.csv")["Body"].read() == b"x\n"
+    assert (
+        s3_staging.get_object(Bucket=BUCKET, Key="default-conn/sales/2026-11-20/req-4/r.csv")["Body"].read() == b"x\n"
+    )
 
 
 def test_staging_uris_name_their_connection():
@@ -180,8 +184,11 @@ def test_the_sample_report_stages_on_s3_and_delivers_from_there(sample_dag, repo
 
     assert str(run.state) == "success", task_states(run)
     with create_session() as session:
-        row = session.scalars(select(XComModel).where(
-            XComModel.dag_id == run.dag_id, XComModel.run_id == run.run_id, XComModel.task_id == "generate")).one()
+        row = session.scalars(
+            select(XComModel).where(
+                XComModel.dag_id == run.dag_id, XComModel.run_id == run.run_id, XComModel.task_id == "generate"
+            )
+        ).one()
         artifacts = XComModel.deserialize_value(row)
     delivered = {p.suffix.lstrip("."): p.read_bytes() for p in (report_env / "sales_summary").iterdir()}
     assert sorted(delivered) == ["csv", "pdf", "xlsx"]

@@ -9,7 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import openpyxl
-import pytest
 from pypdf import PdfReader
 
 from hooks.request_store import RequestStoreHook
@@ -121,8 +120,11 @@ def test_the_trail_of_a_run_goes_from_pending_to_completed(sample_dag, report_en
 
     trail = RequestStoreHook().trail(_request_of(run))
     assert _moves(trail) == [
-        (None, "PENDING"), ("PENDING", "IN_PROGRESS"), ("IN_PROGRESS", "GENERATED"),
-        ("GENERATED", "DISTRIBUTED"), ("DISTRIBUTED", "COMPLETED"),
+        (None, "PENDING"),
+        ("PENDING", "IN_PROGRESS"),
+        ("IN_PROGRESS", "GENERATED"),
+        ("GENERATED", "DISTRIBUTED"),
+        ("DISTRIBUTED", "COMPLETED"),
     ]
     request = trail["request"]
     assert (request["status"], request["trigger_type"], request["attempt"]) == ("COMPLETED", "MANUAL", 1)
@@ -183,8 +185,13 @@ def test_a_failed_delivery_fails_the_request_and_a_cleared_run_completes_it(samp
     assert str(cleared.state) == "success", _task_states(cleared)
     trail = store.trail(request_id)
     assert _moves(trail) == [
-        (None, "PENDING"), ("PENDING", "IN_PROGRESS"), ("IN_PROGRESS", "GENERATED"), ("GENERATED", "FAILED"),
-        ("FAILED", "IN_PROGRESS"), ("IN_PROGRESS", "GENERATED"), ("GENERATED", "DISTRIBUTED"),
+        (None, "PENDING"),
+        ("PENDING", "IN_PROGRESS"),
+        ("IN_PROGRESS", "GENERATED"),
+        ("GENERATED", "FAILED"),
+        ("FAILED", "IN_PROGRESS"),
+        ("IN_PROGRESS", "GENERATED"),
+        ("GENERATED", "DISTRIBUTED"),
         ("DISTRIBUTED", "COMPLETED"),
     ]
     assert (trail["request"]["status"], trail["request"]["attempt"]) == ("COMPLETED", 2)

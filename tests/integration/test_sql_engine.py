@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psycopg2
 import pytest
@@ -23,18 +23,22 @@ ROWS = 2_345
 
 
 def _definition(conn_id: str) -> ReportDefinition:
-    return ReportDefinition.model_validate({
-        "id": "engine_rows", "title": "Engine rows", "owner": "tests",
-        "engine": {"type": "sql", "conn_id": conn_id, "sql": "engine_rows.sql", "batch_size": 500},
-        "parameters": {"min_id": {"type": "integer", "default": 0}},
-        "formats": ["csv", "xlsx"],
-        "distribution": [{"type": "local", "path": "/tmp/unused"}],
-    })
+    return ReportDefinition.model_validate(
+        {
+            "id": "engine_rows",
+            "title": "Engine rows",
+            "owner": "tests",
+            "engine": {"type": "sql", "conn_id": conn_id, "sql": "engine_rows.sql", "batch_size": 500},
+            "parameters": {"min_id": {"type": "integer", "default": 0}},
+            "formats": ["csv", "xlsx"],
+            "distribution": [{"type": "local", "path": "/tmp/unused"}],
+        }
+    )
 
 
 def _render(definition: ReportDefinition, tmp_path) -> list[list[str]]:
     operator = SqlReportOperator(task_id="generate", definition=definition, request={})
-    context = RenderContext("Engine rows", "engine_rows", {"min_id": 10}, datetime.now(timezone.utc))
+    context = RenderContext("Engine rows", "engine_rows", {"min_id": 10}, datetime.now(UTC))
     paths = {"csv": tmp_path / "out.csv", "xlsx": tmp_path / "out.xlsx"}
     results = operator.generate(paths, {"min_id": 10}, context)
     assert [r.rows for r in results] == [ROWS - 10, ROWS - 10]
@@ -81,7 +85,9 @@ def _snowflake_reader(reader: str, monkeypatch) -> list[str]:
 
     from support.snowflake_arrow import fakesnow_fetch_arrow_batches
 
-    assert not hasattr(FakeSnowflakeCursor, "fetch_arrow_batches"), "fakesnow serves Arrow batches now: drop the stand-in"
+    assert not hasattr(FakeSnowflakeCursor, "fetch_arrow_batches"), (
+        "fakesnow serves Arrow batches now: drop the stand-in"
+    )
     calls: list[str] = []
     if reader == "arrow":
         arrow = fakesnow_fetch_arrow_batches(chunk_rows=700)
@@ -160,18 +166,22 @@ NULLS_CSV = [
 
 
 def _render_nulls(conn_id: str, folder) -> dict[str, object]:
-    from pypdf import PdfReader
     import openpyxl
+    from pypdf import PdfReader
 
-    definition = ReportDefinition.model_validate({
-        "id": "null_rows", "title": "Null rows", "owner": "tests",
-        "engine": {"type": "sql", "conn_id": conn_id, "sql": "null_rows.sql", "batch_size": 2},
-        "parameters": {"min_id": {"type": "integer", "default": 0}},
-        "formats": ["csv", "xlsx", "pdf"],
-        "distribution": [{"type": "local", "path": "/tmp/unused"}],
-    })
+    definition = ReportDefinition.model_validate(
+        {
+            "id": "null_rows",
+            "title": "Null rows",
+            "owner": "tests",
+            "engine": {"type": "sql", "conn_id": conn_id, "sql": "null_rows.sql", "batch_size": 2},
+            "parameters": {"min_id": {"type": "integer", "default": 0}},
+            "formats": ["csv", "xlsx", "pdf"],
+            "distribution": [{"type": "local", "path": "/tmp/unused"}],
+        }
+    )
     operator = SqlReportOperator(task_id="generate", definition=definition, request={})
-    context = RenderContext("Null rows", "null_rows", {"min_id": 0}, datetime(2026, 1, 1, tzinfo=timezone.utc))
+    context = RenderContext("Null rows", "null_rows", {"min_id": 0}, datetime(2026, 1, 1, tzinfo=UTC))
     folder.mkdir()
     paths = {fmt: folder / f"out.{fmt}" for fmt in ("csv", "xlsx", "pdf")}
     results = operator.generate(paths, {"min_id": 0}, context)
@@ -200,8 +210,10 @@ def test_nulls_and_exact_numbers_render_the_same_from_postgres_and_snowflake(
     conn = psycopg2.connect(host=params["host"], port=params["port"], user=params["login"], dbname=params["schema"])
     with conn, conn.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS null_rows")
-        cur.execute("CREATE TABLE null_rows (id INTEGER, qty BIGINT, label TEXT, day DATE, happened_at TIMESTAMP,"
-                    " amount NUMERIC(12, 2))")
+        cur.execute(
+            "CREATE TABLE null_rows (id INTEGER, qty BIGINT, label TEXT, day DATE, happened_at TIMESTAMP,"
+            " amount NUMERIC(12, 2))"
+        )
         cur.execute(f"INSERT INTO null_rows VALUES {NULLS_VALUES}")
     conn.close()
     _snowflake_sql(
@@ -230,14 +242,16 @@ def test_nulls_and_exact_numbers_render_the_same_from_postgres_and_snowflake(
 
 
 @pytest.mark.parametrize("engine", ["postgres", "snowflake"])
-def test_sql_naming_a_missing_table_is_a_non_retryable_sql_error(engine, pg_database, fake_snowflake, sql_dir, monkeypatch):
+def test_sql_naming_a_missing_table_is_a_non_retryable_sql_error(
+    engine, pg_database, fake_snowflake, sql_dir, monkeypatch
+):
     from reporting.errors import EngineSqlError, classify
     from support.snowflake_streams import FAKE_SNOWFLAKE_CONN
 
     (sql_dir / "engine_rows.sql").write_text("SELECT id, label FROM no_such_table WHERE id > :min_id")
     monkeypatch.setenv("AIRFLOW_CONN_ENGINE_BAD", pg_database if engine == "postgres" else FAKE_SNOWFLAKE_CONN)
     operator = SqlReportOperator(task_id="generate", definition=_definition("engine_bad"), request={})
-    context = RenderContext("Engine rows", "engine_rows", {"min_id": 10}, datetime.now(timezone.utc))
+    context = RenderContext("Engine rows", "engine_rows", {"min_id": 10}, datetime.now(UTC))
 
     with pytest.raises(EngineSqlError) as raised:
         operator.generate({"csv": sql_dir / "out.csv"}, {"min_id": 10}, context)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 
 from operators.request_context import request_id_for_run
 
 ROOT = Path(__file__).resolve().parents[2]
-RUN_AFTER = datetime(2026, 11, 20, 7, 0, tzinfo=timezone.utc)
+RUN_AFTER = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)
 _runs = itertools.count()
 
 
@@ -22,6 +22,8 @@ def load_module(name: str, path: Path) -> ModuleType:
     :param path: the file.
     """
     spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{path} cannot be imported as a module")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -41,7 +43,7 @@ def test_run(dag, conf=None, moment=None):
     return dag.test(run_after=moment, logical_date=moment, run_conf=conf)
 
 
-test_run.__test__ = False  # a helper, not a test
+test_run.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
 
 
 def request_of(run) -> str:

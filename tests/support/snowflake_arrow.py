@@ -26,7 +26,7 @@ from __future__ import annotations
 import base64
 import types
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -95,7 +95,7 @@ def as_table(data: str, *, number_to_decimal: bool, force_microsecond_precision:
 
 
 def fakesnow_fetch_arrow_batches(chunk_rows: int = 1000):
-    """A ``fetch_arrow_batches`` for fakesnow's cursor: its result re-sent as Snowflake chunks and decoded by the connector.
+    """A ``fetch_arrow_batches`` for fakesnow's cursor: its result as Snowflake chunks, decoded by the connector.
 
     Set it on ``fakesnow.cursor.FakeSnowflakeCursor`` (``monkeypatch.setattr(..., raising=False)``).
     Like the connector, it reads the connection's ``_arrow_number_to_decimal`` (set before
@@ -117,7 +117,8 @@ def fakesnow_fetch_arrow_batches(chunk_rows: int = 1000):
                 for d, values in zip(described, batch.columns, strict=True)
             ]
             yield as_table(
-                chunk(columns), number_to_decimal=number_to_decimal,
+                chunk(columns),
+                number_to_decimal=number_to_decimal,
                 force_microsecond_precision=force_microsecond_precision,
             )
 
@@ -149,7 +150,12 @@ def _encode(column: Column) -> tuple[pa.Array, dict[str, str]]:
         ticks = [None if v is None else _ticks(v, column.scale) for v in values]
         if column.scale <= 7:
             return pa.array(ticks, pa.int64()), {"scale": str(column.scale)}
-        parts = [None if t is None else {"epoch": t // 10**column.scale, "fraction": t % 10**column.scale * 10 ** (9 - column.scale)} for t in ticks]
+        parts = [
+            None
+            if t is None
+            else {"epoch": t // 10**column.scale, "fraction": t % 10**column.scale * 10 ** (9 - column.scale)}
+            for t in ticks
+        ]
         return pa.array(parts, _TIMESTAMP_STRUCT), {"scale": str(column.scale)}
     simple = {"REAL": pa.float64(), "TEXT": pa.utf8(), "BOOLEAN": pa.bool_(), "DATE": pa.date32()}
     if kind not in simple:
@@ -160,7 +166,7 @@ def _encode(column: Column) -> tuple[pa.Array, dict[str, str]]:
 def _ticks(value: datetime | date, scale: int) -> int:
     moment = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
     delta = moment - _EPOCH
     micros = (delta.days * 86_400 + delta.seconds) * 10**6 + delta.microseconds
     return micros * 10**scale // 10**6

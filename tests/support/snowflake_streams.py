@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from unittest import mock
 
 FAKE_SNOWFLAKE_CONN = json.dumps(
     {
@@ -70,12 +71,8 @@ def snowflake_with_streams() -> Iterator[dict[str, str]]:
             self._duck_conn.execute("UPDATE _stream_offsets SET last_row = ? WHERE stream_name = ?", [horizon, name])
         return result
 
-    FakeSnowflakeCursor.execute = execute
-    try:
-        with fakesnow.patch(nop_regexes=[]):
-            yield streams
-    finally:
-        FakeSnowflakeCursor.execute = original
+    with mock.patch.object(FakeSnowflakeCursor, "execute", execute), fakesnow.patch(nop_regexes=[]):
+        yield streams
 
 
 def _max_rowid(duck: Any, table: str) -> int:
@@ -84,7 +81,8 @@ def _max_rowid(duck: Any, table: str) -> int:
 
 def _create_stream(duck: Any, streams: dict[str, str], name: str, table: str) -> None:
     duck.execute(
-        "CREATE TABLE IF NOT EXISTS _stream_offsets (stream_name VARCHAR PRIMARY KEY, table_name VARCHAR, last_row BIGINT)"
+        "CREATE TABLE IF NOT EXISTS _stream_offsets"
+        " (stream_name VARCHAR PRIMARY KEY, table_name VARCHAR, last_row BIGINT)"
     )
     if name in streams:
         return  # IF NOT EXISTS: an existing stream keeps its offset
@@ -92,7 +90,7 @@ def _create_stream(duck: Any, streams: dict[str, str], name: str, table: str) ->
     # A new stream starts at the table's current end, as in Snowflake.
     duck.execute("INSERT INTO _stream_offsets VALUES (?, ?, ?)", [name, table, _max_rowid(duck, table)])
     duck.execute(
-        f'CREATE OR REPLACE VIEW {name} AS SELECT t.*, \'INSERT\' AS "METADATA$ACTION", '
+        f"CREATE OR REPLACE VIEW {name} AS SELECT t.*, 'INSERT' AS \"METADATA$ACTION\", "
         f'FALSE AS "METADATA$ISUPDATE", t.rowid AS "METADATA$ROW_ID" FROM {table} AS t '
         f"WHERE t.rowid > (SELECT last_row FROM _stream_offsets WHERE stream_name = '{name}')"
     )

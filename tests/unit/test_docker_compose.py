@@ -93,8 +93,11 @@ def test_init_creates_the_request_store_and_the_sample_database():
     """airflow-init migrates, creates the sample DB and applies the schema to the database postgres creates."""
     services = _compose()["services"]
     init = "\n".join(services["airflow-init"]["command"])
-    for step in ("airflow db migrate", "scripts/create_sample_db.py /opt/airflow/output/sample.db",
-                 "scripts/request_store.py schema --conn reporting_request_store"):
+    for step in (
+        "airflow db migrate",
+        "scripts/create_sample_db.py /opt/airflow/output/sample.db",
+        "scripts/request_store.py schema --conn reporting_request_store",
+    ):
         assert step in init
     env = services["airflow-init"]["environment"]
     store = _airflow_connections(env)["AIRFLOW_CONN_REPORTING_REQUEST_STORE"]

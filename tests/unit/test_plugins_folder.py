@@ -17,14 +17,13 @@ def test_plugin_loader_skips_our_packages():
     assert python_files == []
 
 
-def test_loading_plugins_leaves_installed_libraries_alone(monkeypatch):
+def test_loading_plugins_leaves_installed_libraries_alone():
     import sys
 
     import requests
-
     from airflow._shared.plugins_manager.plugins_manager import _load_plugins_from_plugin_directory
 
-    plugins, errors = _load_plugins_from_plugin_directory(str(PLUGINS))
+    _, errors = _load_plugins_from_plugin_directory(str(PLUGINS))
     assert errors == {}
     assert sys.modules["requests"] is requests
     assert not {"definition", "sql", "errors", "lifecycle", "request_store"} & set(sys.modules)

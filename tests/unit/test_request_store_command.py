@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from support.runs import load_module
 from hooks.request_store import Actor, RequestStoreHook
+from support.runs import load_module
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,8 +23,14 @@ def test_schema_then_trail(tmp_path, monkeypatch, capsys):
     assert "request store schema applied to trail_store (sqlite)" in capsys.readouterr().out
 
     hook = RequestStoreHook(request_store_conn_id="trail_store")
-    hook.create_request(request_id="r-1", report_id="sales", parameters={"region": "EMEA"}, trigger_type="API",
-                        requested_by="crm", actor=Actor("INTAKE"))
+    hook.create_request(
+        request_id="r-1",
+        report_id="sales",
+        parameters={"region": "EMEA"},
+        trigger_type="API",
+        requested_by="crm",
+        actor=Actor("INTAKE"),
+    )
     hook.move("r-1", "PENDING", "IN_PROGRESS", Actor("ORCHESTRATOR", "run-1", "claim", 1), claim=True)
 
     assert command.main(["trail", "r-1", "--conn", "trail_store"]) == 0

@@ -25,9 +25,9 @@ def test_all_errors_of_all_files_are_listed(tmp_path, capsys):
     shutil.copy(ROOT / "include" / "reports" / "sales_summary.yaml", reports / "good.yaml")
     text = (ROOT / "include" / "reports" / "sales_summary.yaml").read_text()
     (reports / "two_problems.yaml").write_text(
-        text.replace("id: sales_summary", "id: two_problems").replace("priority: 5", "priority: 11").replace(
-            "owner: bi-team", "owner_team: bi-team"
-        )
+        text.replace("id: sales_summary", "id: two_problems")
+        .replace("priority: 5", "priority: 11")
+        .replace("owner: bi-team", "owner_team: bi-team")
     )
     (reports / "bad_engine.yaml").write_text(
         text.replace("id: sales_summary", "id: bad_engine").replace("type: sql", "type: cognos")
@@ -40,5 +40,8 @@ def test_all_errors_of_all_files_are_listed(tmp_path, capsys):
     assert "two_problems.yaml: owner: field required" in err
     assert "two_problems.yaml: owner_team: extra inputs are not permitted" in err
     assert "two_problems.yaml: priority: input should be less than or equal to 10" in err
-    assert "bad_engine.yaml: engine: input tag 'cognos' found using 'type' does not match any of the expected tags: 'sql'" in err
+    assert (
+        "bad_engine.yaml: engine: input tag 'cognos' found using 'type' does not match any of the expected tags: 'sql'"
+        in err
+    )
     assert "2 invalid definition file(s), 1 valid" in err

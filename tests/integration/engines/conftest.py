@@ -18,7 +18,8 @@ from hooks.request_store import RequestStoreHook  # noqa: E402
 def store(tmp_path, monkeypatch) -> RequestStoreHook:
     """A SQLite request store with its schema, as the default store connection; staging under tmp_path."""
     monkeypatch.setenv(
-        "AIRFLOW_CONN_REPORTING_REQUEST_STORE", json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "requests.db")})
+        "AIRFLOW_CONN_REPORTING_REQUEST_STORE",
+        json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "requests.db")}),
     )
     monkeypatch.setenv("AIRFLOW__REPORTING__STAGING_ROOT", (tmp_path / "staging").as_uri())
     hook = RequestStoreHook()

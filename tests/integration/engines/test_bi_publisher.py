@@ -14,8 +14,8 @@ from airflow.sdk.definitions.retry_policy import RetryAction
 from airflow.sdk.exceptions import AirflowFailException
 from pypdf import PdfReader
 
-from fake_engines.harness import claimed, closed_port, make_definition, set_connection, staged_bytes, task_context
 from fake_engines import bi_publisher as fake
+from fake_engines.harness import claimed, closed_port, make_definition, set_connection, staged_bytes, task_context
 from hooks.bi_publisher import BiPublisherHook
 from operators.bi_publisher import BiPublisherReportOperator
 from operators.engines import EngineRetryPolicy
@@ -34,7 +34,9 @@ ENGINE = {
 @pytest.fixture
 def server(monkeypatch):
     with fake.server() as srv:
-        set_connection(monkeypatch, "bip_test", conn_type="bi_publisher", host=srv.url, login=fake.USER, password=fake.PASSWORD)
+        set_connection(
+            monkeypatch, "bip_test", conn_type="bi_publisher", host=srv.url, login=fake.USER, password=fake.PASSWORD
+        )
         yield srv
 
 
@@ -46,13 +48,20 @@ def test_hook_posts_a_multipart_report_request_and_keeps_the_report_output(serve
     dest = tmp_path / "out.pdf"
 
     result = BiPublisherHook("bip_test").run_report(
-        "/Finance/Sales Detail.xdo", "pdf", {"P_REGION": "AMER", "P_AS_OF": "2026-11-20"}, dest, "pdf",
-        template="Default", locale="en-GB",
+        "/Finance/Sales Detail.xdo",
+        "pdf",
+        {"P_REGION": "AMER", "P_AS_OF": "2026-11-20"},
+        dest,
+        "pdf",
+        template="Default",
+        locale="en-GB",
     )
 
     [sent] = server.requests
     assert (sent.method, sent.path) == ("POST", RUN_PATH)
-    assert sent.headers["authorization"] == "Basic " + base64.b64encode(f"{fake.USER}:{fake.PASSWORD}".encode()).decode()
+    assert (
+        sent.headers["authorization"] == "Basic " + base64.b64encode(f"{fake.USER}:{fake.PASSWORD}".encode()).decode()
+    )
     assert sent.headers["content-type"].startswith("multipart/form-data; boundary=")
     parts = fake.form_parts(sent)
     assert list(parts) == ["ReportRequest"] and parts["ReportRequest"][0] == "application/json"
@@ -75,12 +84,23 @@ def test_hook_posts_a_multipart_report_request_and_keeps_the_report_output(serve
     assert data.startswith(b"%PDF-") and b"ReportResponse" not in data, "only the ReportOutput part is kept"
     text = PdfReader(dest).pages[0].extract_text()
     assert "Sales detail" in text and "P_REGION=AMER" in text
-    assert (result.format, result.bytes, result.sha256, result.rows) == ("pdf", len(data), hashlib.sha256(data).hexdigest(), None)
+    assert (result.format, result.bytes, result.sha256, result.rows) == (
+        "pdf",
+        len(data),
+        hashlib.sha256(data).hexdigest(),
+        None,
+    )
 
 
 def test_hook_sends_a_bearer_token_when_the_connection_says_so(server, tmp_path, monkeypatch):
-    set_connection(monkeypatch, "bip_token", conn_type="bi_publisher", host=server.url, password=fake.TOKEN,
-                   extra={"auth_type": "bearer"})
+    set_connection(
+        monkeypatch,
+        "bip_token",
+        conn_type="bi_publisher",
+        host=server.url,
+        password=fake.TOKEN,
+        extra={"auth_type": "bearer"},
+    )
 
     BiPublisherHook("bip_token").run_report("/Shared/Ops/Stock.xdo", "csv", {}, tmp_path / "s.csv", "csv")
 
@@ -157,8 +177,9 @@ def test_an_unknown_report_or_a_rejected_parameter_fails_at_once(server, store, 
 
 
 def test_wrong_credentials_fail_at_once_and_the_error_holds_no_credential(server, store, monkeypatch):
-    set_connection(monkeypatch, "bip_test", conn_type="bi_publisher", host=server.url, login=fake.USER,
-                   password="wrong-pass-xyz")
+    set_connection(
+        monkeypatch, "bip_test", conn_type="bi_publisher", host=server.url, login=fake.USER, password="wrong-pass-xyz"
+    )
     definition = make_definition(ENGINE, formats=["pdf"])
 
     with pytest.raises(AirflowFailException) as failed:
@@ -184,8 +205,14 @@ def test_a_server_that_does_not_answer_in_time_is_a_retryable_timeout(server, st
 
 
 def test_an_unreachable_server_is_a_retryable_connection_error(store, monkeypatch):
-    set_connection(monkeypatch, "bip_test", conn_type="bi_publisher", host=f"http://127.0.0.1:{closed_port()}",
-                   login=fake.USER, password=fake.PASSWORD)
+    set_connection(
+        monkeypatch,
+        "bip_test",
+        conn_type="bi_publisher",
+        host=f"http://127.0.0.1:{closed_port()}",
+        login=fake.USER,
+        password=fake.PASSWORD,
+    )
     definition = make_definition(ENGINE, formats=["pdf"])
 
     with pytest.raises(EngineConnectionError) as failed:
@@ -209,7 +236,7 @@ def test_a_reply_that_is_not_multipart_is_refused(server, store, tmp_path):
 def test_a_reply_cut_short_is_a_retryable_transfer_error(server, store, tmp_path):
     boundary = "Boundary_cut"
     cut = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"ReportOutput\"\r\n\r\n".encode()
+        f'--{boundary}\r\nContent-Disposition: form-data; name="ReportOutput"\r\n\r\n'.encode()
         + b"%PDF-1.7 the first bytes of the document and no closing boundary"
     )
     server.fail("/run", 200, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}, body=cut)

@@ -93,8 +93,13 @@ def test_operator_submits_defers_and_downloads_every_format_when_the_trigger_fir
 def test_a_throttled_submission_is_retried_after_retry_after_and_the_retry_succeeds(server, store):
     definition = make_definition(ENGINE, formats=["csv"])
     operator = _operator(definition, claimed(store, definition))
-    server.fail("/api/v1/jobs", 429, headers={"Retry-After": "6", "Content-Type": "application/json"},
-                body=b'{"error": {"code": "THROTTLED", "message": "too many jobs"}}', method="POST")
+    server.fail(
+        "/api/v1/jobs",
+        429,
+        headers={"Retry-After": "6", "Content-Type": "application/json"},
+        body=b'{"error": {"code": "THROTTLED", "message": "too many jobs"}}',
+        method="POST",
+    )
 
     with pytest.raises(EngineHttpError) as failed:
         operator.execute(task_context(1))
@@ -240,7 +245,9 @@ def test_a_download_that_does_not_match_the_announced_result_is_refused(server, 
 
 
 def test_an_unreachable_midas_is_a_retryable_connection_error(store, monkeypatch):
-    set_connection(monkeypatch, "midas_test", conn_type="midas", host=f"http://127.0.0.1:{closed_port()}", password=fake.API_KEY)
+    set_connection(
+        monkeypatch, "midas_test", conn_type="midas", host=f"http://127.0.0.1:{closed_port()}", password=fake.API_KEY
+    )
     definition = make_definition(ENGINE, formats=["pdf"])
 
     with pytest.raises(EngineConnectionError):

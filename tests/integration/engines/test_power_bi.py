@@ -52,7 +52,11 @@ def state():
 def server(state, monkeypatch):
     with fake.server(state) as srv:
         set_connection(
-            monkeypatch, "pbi_test", conn_type="powerbi", login=fake.CLIENT_ID, password=fake.CLIENT_SECRET,
+            monkeypatch,
+            "pbi_test",
+            conn_type="powerbi",
+            login=fake.CLIENT_ID,
+            password=fake.CLIENT_SECRET,
             extra={"tenant_id": fake.TENANT, "authority": srv.url, "api_url": srv.url},
         )
         yield srv
@@ -69,7 +73,9 @@ def _defer(operator, try_number=1) -> TaskDeferred:
 
 
 def test_hook_gets_a_client_credentials_token_and_posts_an_export_to_request(server, state):
-    export_id = PowerBiHook("pbi_test").start_export(fake.GROUP, fake.REPORT, "PDF", {"Region": "AMER", "AsOf": "2026-11-20"})
+    export_id = PowerBiHook("pbi_test").start_export(
+        fake.GROUP, fake.REPORT, "PDF", {"Region": "AMER", "AsOf": "2026-11-20"}
+    )
 
     token_request, export_request = server.requests
     assert (token_request.method, token_request.path) == ("POST", f"/{fake.TENANT}/oauth2/v2.0/token")
@@ -92,15 +98,23 @@ def test_hook_gets_a_client_credentials_token_and_posts_an_export_to_request(ser
 
 def test_trigger_polls_each_export_honouring_retry_after_until_it_succeeds(server, state):
     hook = PowerBiHook("pbi_test")
-    exports = {"pdf": hook.start_export(fake.GROUP, fake.REPORT, "PDF", {}), "csv": hook.start_export(fake.GROUP, fake.REPORT, "CSV", {})}
+    exports = {
+        "pdf": hook.start_export(fake.GROUP, fake.REPORT, "PDF", {}),
+        "csv": hook.start_export(fake.GROUP, fake.REPORT, "CSV", {}),
+    }
     state.polls_until_done = 2
     trigger = PowerBiExportTrigger(
-        conn_id="pbi_test", workspace_id=fake.GROUP, report_id=fake.REPORT, exports=exports,
-        poll_interval=30, deadline=time.time() + 60, timeout=5,
+        conn_id="pbi_test",
+        workspace_id=fake.GROUP,
+        report_id=fake.REPORT,
+        exports=exports,
+        poll_interval=30,
+        deadline=time.time() + 60,
+        timeout=5,
     )
     classpath, kwargs = trigger.serialize()
     assert classpath == "triggers.power_bi.PowerBiExportTrigger"
-    assert fake.CLIENT_SECRET not in json.dumps(kwargs) and "pbi_test" == kwargs["conn_id"]
+    assert fake.CLIENT_SECRET not in json.dumps(kwargs) and kwargs["conn_id"] == "pbi_test"
 
     started = time.monotonic()
     event = run_trigger(round_trip(trigger))
@@ -183,7 +197,9 @@ def test_a_failed_export_without_retry_after_fails_at_once(server, store, state)
         ({}, "MARS", 400, "InvalidParameterValue"),
     ],
 )
-def test_an_unknown_report_or_a_rejected_parameter_fails_before_deferring(server, store, engine_change, region, status, detail):
+def test_an_unknown_report_or_a_rejected_parameter_fails_before_deferring(
+    server, store, engine_change, region, status, detail
+):
     definition = make_definition({**ENGINE, **engine_change}, formats=["pdf"])
     request = claimed(store, definition, {"region": region, "as_of": "2026-11-20"})
 
@@ -196,8 +212,14 @@ def test_an_unknown_report_or_a_rejected_parameter_fails_before_deferring(server
 
 
 def test_a_wrong_client_secret_fails_at_once_and_is_never_recorded(server, store, monkeypatch):
-    set_connection(monkeypatch, "pbi_test", conn_type="powerbi", login=fake.CLIENT_ID, password="bad-secret-777",
-                   extra={"tenant_id": fake.TENANT, "authority": server.url, "api_url": server.url})
+    set_connection(
+        monkeypatch,
+        "pbi_test",
+        conn_type="powerbi",
+        login=fake.CLIENT_ID,
+        password="bad-secret-777",
+        extra={"tenant_id": fake.TENANT, "authority": server.url, "api_url": server.url},
+    )
     definition = make_definition(ENGINE, formats=["pdf"])
 
     with pytest.raises(AirflowFailException) as failed:
@@ -252,8 +274,12 @@ def test_an_export_request_that_gets_no_answer_in_time_is_a_retryable_timeout(se
 def test_a_throttled_export_request_is_retried_after_retry_after(server, store):
     definition = make_definition(ENGINE, formats=["pdf"])
     operator = _operator(definition, claimed(store, definition))
-    server.fail("/ExportTo", 429, headers={"Retry-After": "12", "Content-Type": "application/json"},
-                body=b'{"error": {"code": "TooManyRequests", "message": "too many exports"}}')
+    server.fail(
+        "/ExportTo",
+        429,
+        headers={"Retry-After": "12", "Content-Type": "application/json"},
+        body=b'{"error": {"code": "TooManyRequests", "message": "too many exports"}}',
+    )
 
     with pytest.raises(EngineHttpError) as failed:
         operator.execute(task_context())

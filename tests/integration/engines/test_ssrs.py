@@ -33,8 +33,14 @@ ENGINE = {
 def server(monkeypatch, tmp_path):
     monkeypatch.setenv("NTLM_USER_FILE", fake.user_file(tmp_path))
     with fake.server("ntlm") as srv:
-        set_connection(monkeypatch, "ssrs_test", conn_type="ssrs", host=srv.url, login=f"{fake.DOMAIN}\\{fake.USER}",
-                       password=fake.PASSWORD)
+        set_connection(
+            monkeypatch,
+            "ssrs_test",
+            conn_type="ssrs",
+            host=srv.url,
+            login=f"{fake.DOMAIN}\\{fake.USER}",
+            password=fake.PASSWORD,
+        )
         yield srv
 
 
@@ -43,7 +49,9 @@ def _operator(definition, request):
 
 
 def test_url_access_address_keeps_the_path_and_encodes_values():
-    url = render_url("https://ssrs.example.com", "/Finance/Stock Levels", "PDF", {"Region": "A&B=C", "AsOf": "2026-11-20"})
+    url = render_url(
+        "https://ssrs.example.com", "/Finance/Stock Levels", "PDF", {"Region": "A&B=C", "AsOf": "2026-11-20"}
+    )
 
     assert url == (
         "https://ssrs.example.com/ReportServer?/Finance/Stock%20Levels&Region=A%26B%3DC&AsOf=2026-11-20"
@@ -54,7 +62,9 @@ def test_url_access_address_keeps_the_path_and_encodes_values():
 def test_hook_renders_through_url_access_after_an_ntlm_handshake(server, tmp_path):
     dest = tmp_path / "inventory.pdf"
 
-    result = SsrsHook("ssrs_test").render("/Finance/Inventory", "PDF", {"Region": "AMER", "AsOf": "2026-11-20"}, dest, "pdf")
+    result = SsrsHook("ssrs_test").render(
+        "/Finance/Inventory", "PDF", {"Region": "AMER", "AsOf": "2026-11-20"}, dest, "pdf"
+    )
 
     # Anonymous try, NTLM negotiate (answered by a challenge), then the authenticated request.
     assert [r.headers.get("authorization", "")[:5] for r in server.requests] == ["", "NTLM ", "NTLM "]
@@ -69,8 +79,15 @@ def test_hook_renders_through_url_access_after_an_ntlm_handshake(server, tmp_pat
 
 def test_hook_uses_basic_auth_when_the_connection_says_so(tmp_path, monkeypatch):
     with fake.server("basic") as srv:
-        set_connection(monkeypatch, "ssrs_basic", conn_type="ssrs", host=srv.url, login=fake.USER, password=fake.PASSWORD,
-                       extra={"auth_type": "basic"})
+        set_connection(
+            monkeypatch,
+            "ssrs_basic",
+            conn_type="ssrs",
+            host=srv.url,
+            login=fake.USER,
+            password=fake.PASSWORD,
+            extra={"auth_type": "basic"},
+        )
         SsrsHook("ssrs_basic").render("/Finance/Inventory", "CSV", {}, tmp_path / "i.csv", "csv")
 
     [sent] = srv.requests
@@ -79,8 +96,14 @@ def test_hook_uses_basic_auth_when_the_connection_says_so(tmp_path, monkeypatch)
 
 
 def test_a_wrong_ntlm_password_fails_at_once_without_leaking_it(server, store, monkeypatch):
-    set_connection(monkeypatch, "ssrs_test", conn_type="ssrs", host=server.url, login=f"{fake.DOMAIN}\\{fake.USER}",
-                   password="not-the-password-42")
+    set_connection(
+        monkeypatch,
+        "ssrs_test",
+        conn_type="ssrs",
+        host=server.url,
+        login=f"{fake.DOMAIN}\\{fake.USER}",
+        password="not-the-password-42",
+    )
     definition = make_definition(ENGINE, formats=["pdf"])
 
     with pytest.raises(AirflowFailException) as failed:
@@ -181,7 +204,9 @@ def test_a_download_that_stalls_half_way_is_a_retryable_timeout_and_leaves_no_fi
 
 
 def test_an_html_page_instead_of_a_pdf_is_refused(server, store, tmp_path):
-    server.fail("rs:Format=PDF", 200, headers={"Content-Type": "text/html"}, body=b"<!DOCTYPE html><html>sign in</html>")
+    server.fail(
+        "rs:Format=PDF", 200, headers={"Content-Type": "text/html"}, body=b"<!DOCTYPE html><html>sign in</html>"
+    )
 
     with pytest.raises(Exception) as failed:
         SsrsHook("ssrs_test").render("/Finance/Inventory", "PDF", {}, tmp_path / "x.pdf", "pdf")
@@ -191,8 +216,15 @@ def test_an_html_page_instead_of_a_pdf_is_refused(server, store, tmp_path):
 
 
 def test_an_unreachable_report_server_is_a_retryable_connection_error(store, monkeypatch):
-    set_connection(monkeypatch, "ssrs_test", conn_type="ssrs", host=f"http://127.0.0.1:{closed_port()}",
-                   login=fake.USER, password=fake.PASSWORD, extra={"auth_type": "basic"})
+    set_connection(
+        monkeypatch,
+        "ssrs_test",
+        conn_type="ssrs",
+        host=f"http://127.0.0.1:{closed_port()}",
+        login=fake.USER,
+        password=fake.PASSWORD,
+        extra={"auth_type": "basic"},
+    )
     definition = make_definition(ENGINE, formats=["pdf"])
 
     with pytest.raises(EngineConnectionError):

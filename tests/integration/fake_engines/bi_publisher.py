@@ -21,8 +21,11 @@ from .server import FakeServer, Request, Response
 PREFIX = "/xmlpserver/services/rest/v1/reports/"
 USER, PASSWORD, TOKEN = "bi_reporter", "bip-secret-1", "bip-token-1"
 REPORTS = {"/Finance/Sales Detail.xdo": "Sales detail", "/Shared/Ops/Stock.xdo": "Stock"}
-FORMATS = {"pdf": "application/pdf", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-           "csv": "text/plain;charset=UTF-8"}
+FORMATS = {
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/plain;charset=UTF-8",
+}
 ALLOWED_REGIONS = {"ALL", "EMEA", "AMER", "APAC"}
 
 
@@ -67,7 +70,7 @@ def handle(request: Request) -> Response:
         return _error(404, "Not Found")
     if not _authorised(request):
         return Response(401, {"WWW-Authenticate": 'Basic realm="BI Publisher"'}, b"Unauthorized")
-    segment = request.path[len(PREFIX):-len("/run")]
+    segment = request.path[len(PREFIX) : -len("/run")]
     if "/" in segment:
         return _error(404, "the report path must be one encoded segment")
     path = unquote(segment)
@@ -89,12 +92,17 @@ def handle(request: Request) -> Response:
     document = make_document(fmt, REPORTS[path], values)
     boundary = f"Boundary_{uuid.uuid4().hex}"
     body = (
-        f"--{boundary}\r\nContent-Type: application/json\r\nContent-Disposition: form-data; name=\"ReportResponse\"\r\n\r\n"
-        + json.dumps({"reportContentType": FORMATS[fmt]})
-        + f"\r\n--{boundary}\r\nContent-Type: application/octet-stream\r\n"
-        f"Content-Disposition: form-data; filename=\"xmlp{uuid.uuid4().int % 10**12}tmp\"; size={len(document)}; "
-        f"name=\"ReportOutput\"\r\n\r\n"
-    ).encode() + document + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f"--{boundary}\r\nContent-Type: application/json\r\n"
+            'Content-Disposition: form-data; name="ReportResponse"\r\n\r\n'
+            + json.dumps({"reportContentType": FORMATS[fmt]})
+            + f"\r\n--{boundary}\r\nContent-Type: application/octet-stream\r\n"
+            f'Content-Disposition: form-data; filename="xmlp{uuid.uuid4().int % 10**12}tmp"; size={len(document)}; '
+            f'name="ReportOutput"\r\n\r\n'
+        ).encode()
+        + document
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return Response(200, {"Content-Type": f"multipart/form-data; boundary={boundary}"}, body)
 
 

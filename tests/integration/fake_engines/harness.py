@@ -44,8 +44,12 @@ def claimed(store: RequestStoreHook, definition: ReportDefinition, parameters: d
     me = Actor("ORCHESTRATOR", "run-1", "claim", 1)
     params = parameters or {"region": "EMEA", "as_of": "2026-11-20"}
     store.create_request(
-        request_id=request_id, report_id=definition.id, parameters=params, trigger_type="MANUAL",
-        requested_by="tester", actor=me,
+        request_id=request_id,
+        report_id=definition.id,
+        parameters=params,
+        trigger_type="MANUAL",
+        requested_by="tester",
+        actor=me,
     )
     assert store.move(request_id, Status.PENDING, Status.IN_PROGRESS, me, claim=True)
     return {

@@ -13,7 +13,11 @@ from .server import FakeServer, Request, Response
 
 API_KEY = "midas-key-1"
 REPORTS = {"risk_positions": "Risk positions"}
-FORMATS = {"pdf": "application/pdf", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv"}
+FORMATS = {
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv",
+}
 REGIONS = {"ALL", "EMEA", "AMER", "APAC"}
 _JOB = re.compile(r"^/api/v1/jobs/([0-9a-f]+)(/result)?$")
 
@@ -63,7 +67,13 @@ def handler(state: MidasState):
             job_id = uuid.uuid4().hex
             fail, state.fail_next = state.fail_next, False
             document = make_document(body["format"], REPORTS[body["report"]], parameters)
-            state.jobs[job_id] = {"format": body["format"], "document": document, "polls": 0, "fail": fail, "status": "QUEUED"}
+            state.jobs[job_id] = {
+                "format": body["format"],
+                "document": document,
+                "polls": 0,
+                "fail": fail,
+                "status": "QUEUED",
+            }
             return _json(202, {"job_id": job_id, "status": "QUEUED"}, {"Location": f"/api/v1/jobs/{job_id}"})
         match = _JOB.match(request.path)
         job = state.jobs.get(match.group(1)) if match else None
@@ -84,14 +94,26 @@ def handler(state: MidasState):
             job["polls"] += 1
             if job["polls"] <= state.polls_until_done:
                 job["status"] = "RUNNING"
-                return _json(200, {"job_id": job_id, "status": "RUNNING", "progress": 50}, {"Retry-After": str(state.retry_after)})
+                return _json(
+                    200,
+                    {"job_id": job_id, "status": "RUNNING", "progress": 50},
+                    {"Retry-After": str(state.retry_after)},
+                )
             job["status"] = "FAILED" if job["fail"] else "SUCCEEDED"
         body = {"job_id": job_id, "status": job["status"], "progress": 100}
         if job["status"] == "FAILED":
-            body["error"] = {"code": "WAREHOUSE_BUSY", "message": "the warehouse timed out", "retryable": state.fail_retryable}
+            body["error"] = {
+                "code": "WAREHOUSE_BUSY",
+                "message": "the warehouse timed out",
+                "retryable": state.fail_retryable,
+            }
         if job["status"] == "SUCCEEDED":
             data = job["document"]
-            body["result"] = {"content_type": FORMATS[job["format"]], "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            body["result"] = {
+                "content_type": FORMATS[job["format"]],
+                "bytes": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
         return _json(200, body)
 
     return handle

@@ -46,7 +46,9 @@ class PowerBiState:
 
 
 def _json(status: int, body: dict, headers: dict | None = None) -> Response:
-    return Response(status, {"Content-Type": "application/json; charset=utf-8", **(headers or {})}, json.dumps(body).encode())
+    return Response(
+        status, {"Content-Type": "application/json; charset=utf-8", **(headers or {})}, json.dumps(body).encode()
+    )
 
 
 def _api_error(status: int, code: str, message: str) -> Response:
@@ -61,7 +63,9 @@ def handler(state: PowerBiState):
         if form.get("grant_type") != "client_credentials" or form.get("scope") != SCOPE:
             return _json(400, {"error": "invalid_request", "error_description": "AADSTS70011: invalid scope or grant"})
         if (form.get("client_id"), form.get("client_secret")) != (CLIENT_ID, CLIENT_SECRET):
-            return _json(401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."})
+            return _json(
+                401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}
+            )
         issued = f"eyJ0eXAi.{uuid.uuid4().hex}"
         state.tokens.append(issued)
         return _json(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": issued})
@@ -73,7 +77,9 @@ def handler(state: PowerBiState):
         if not match:
             return _api_error(404, "NotFound", "no such API")
         if request.headers.get("authorization", "").removeprefix("Bearer ") not in state.tokens:
-            return Response(401, {"WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com"'}, b"")
+            return Response(
+                401, {"WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com"'}, b""
+            )
         group, report, action, export_id, file = match.groups()
         if (group, report) != (GROUP, REPORT):
             return _api_error(404, "ItemNotFound", f"Report {report} is not found in group {group}")
@@ -87,7 +93,9 @@ def handler(state: PowerBiState):
             # parameterValues); a Power BI (.pbix) report's would be powerBIReportConfiguration.
             configuration = body.get("paginatedReportConfiguration")
             if not isinstance(configuration, dict) or not isinstance(configuration.get("parameterValues", []), list):
-                return _api_error(400, "InvalidRequest", "paginatedReportConfiguration is required for a paginated report")
+                return _api_error(
+                    400, "InvalidRequest", "paginatedReportConfiguration is required for a paginated report"
+                )
             values = {p["name"]: p["value"] for p in configuration.get("parameterValues", [])}
             if values.get("Region", "ALL") not in REGIONS:
                 return _api_error(400, "InvalidParameterValue", f"Region={values['Region']} is not a valid value")
@@ -102,15 +110,29 @@ def handler(state: PowerBiState):
             if export.get("status") != "Succeeded":
                 return _api_error(404, "ExportFileNotFound", f"export {export_id} has no file (not Succeeded)")
             fmt = FORMATS[export["format"]]
-            return Response(200, {"Content-Type": "application/octet-stream"}, make_document(fmt, "Power BI report", export["values"]))
+            return Response(
+                200,
+                {"Content-Type": "application/octet-stream"},
+                make_document(fmt, "Power BI report", export["values"]),
+            )
         export["polls"] += 1
         base = {"id": export_id, "reportId": REPORT, "resourceFileExtension": f".{FORMATS[export['format']]}"}
         if export["polls"] <= state.polls_until_done:
-            return _json(202, {**base, "status": "Running", "percentComplete": 50}, {"Retry-After": str(state.retry_after)})
+            return _json(
+                202, {**base, "status": "Running", "percentComplete": 50}, {"Retry-After": str(state.retry_after)}
+            )
         if export["fail"]:
             headers = {} if state.fail_retry_after is None else {"Retry-After": str(state.fail_retry_after)}
-            return _json(200, {**base, "status": "Failed", "percentComplete": 0,
-                               "error": {"code": "ExportFailed", "message": "capacity overloaded"}}, headers)
+            return _json(
+                200,
+                {
+                    **base,
+                    "status": "Failed",
+                    "percentComplete": 0,
+                    "error": {"code": "ExportFailed", "message": "capacity overloaded"},
+                },
+                headers,
+            )
         export["status"] = "Succeeded"
         return _json(200, {**base, "status": "Succeeded", "percentComplete": 100})
 

@@ -33,8 +33,10 @@ def user_file(folder) -> str:
 
 
 def _rs_error(status: int, code: str, text: str) -> Response:
-    page = f"<html><head><title>SQL Server Reporting Services</title></head><body><h1>Reporting Services Error</h1>" \
-           f"<ul><li>{text} ({code})</li></ul></body></html>"
+    page = (
+        f"<html><head><title>SQL Server Reporting Services</title></head><body><h1>Reporting Services Error</h1>"
+        f"<ul><li>{text} ({code})</li></ul></body></html>"
+    )
     return Response(status, {"Content-Type": "text/html; charset=utf-8"}, page.encode())
 
 
@@ -96,7 +98,11 @@ def handler():
                 return _rs_error(500, "rsUnknownReportParameter", f"The report parameter '{name}' does not exist.")
             allowed = PARAMETERS[name]
             if allowed is not None and value not in allowed:
-                return _rs_error(500, "rsInvalidReportParameter", f"The value provided for the report parameter '{name}' is not valid.")
+                return _rs_error(
+                    500,
+                    "rsInvalidReportParameter",
+                    f"The value provided for the report parameter '{name}' is not valid.",
+                )
         fmt, content_type = FORMATS[commands["rs:Format"]]
         return Response(200, {"Content-Type": content_type}, make_document(fmt, REPORTS[path], parameters))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import signal
@@ -18,7 +19,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout: float = 20.0, process: subprocess.Popen | None = None, log: Path | None = None) -> None:
+def wait_for_port(
+    port: int, timeout: float = 20.0, process: subprocess.Popen | None = None, log: Path | None = None
+) -> None:
     """Wait until 127.0.0.1:port accepts connections, or raise with the server's log.
 
     :param port: the port.
@@ -51,7 +54,8 @@ def ensure_user(name: str) -> pwd.struct_passwd:
     except KeyError:
         subprocess.run(
             ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
     # useradd leaves the password '!' (locked), and sshd without PAM refuses locked accounts even
     # for key logins; '*' means "no password login" without locking the account.
@@ -84,7 +88,5 @@ def kill_tree(pid: int) -> None:
         seen.append(current)
         pending.extend(_children(current))
     for target in reversed(seen):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(target, signal.SIGKILL)
-        except ProcessLookupError:
-            pass

@@ -19,13 +19,15 @@ class _Keeper:
         self.messages: list[dict[str, Any]] = []
         self.lock = threading.Lock()
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
-            self.messages.append({
-                "mail_from": envelope.mail_from,
-                "rcpt_tos": list(envelope.rcpt_tos),
-                "message": email.message_from_bytes(envelope.original_content, policy=email.policy.default),
-            })
+            self.messages.append(
+                {
+                    "mail_from": envelope.mail_from,
+                    "rcpt_tos": list(envelope.rcpt_tos),
+                    "message": email.message_from_bytes(envelope.original_content, policy=email.policy.default),
+                }
+            )
         return "250 Message accepted for delivery"
 
 
@@ -63,10 +65,20 @@ class SmtpServer:
 
     def connection(self, from_email: str = "reports@example.com") -> str:
         """The Airflow connection (JSON) of this server: plain SMTP, no TLS, no login."""
-        return json.dumps({
-            "conn_type": "smtp", "host": "127.0.0.1", "port": self.port,
-            "extra": {"disable_ssl": True, "disable_tls": True, "from_email": from_email, "retry_limit": 0, "timeout": 10},
-        })
+        return json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": "127.0.0.1",
+                "port": self.port,
+                "extra": {
+                    "disable_ssl": True,
+                    "disable_tls": True,
+                    "from_email": from_email,
+                    "retry_limit": 0,
+                    "timeout": 10,
+                },
+            }
+        )
 
 
 def attachments(message: EmailMessage) -> dict[str, bytes]:

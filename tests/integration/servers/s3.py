@@ -37,16 +37,31 @@ class S3Server:
 
     def connection(self) -> str:
         """The Airflow AWS connection (JSON) pointing at this server."""
-        return json.dumps({
-            "conn_type": "aws", "login": ACCESS_KEY, "password": SECRET_KEY,
-            "extra": {"endpoint_url": self.endpoint, "region_name": "us-east-1",
-                      "config_kwargs": {"retries": {"max_attempts": 1, "mode": "standard"},
-                                        "connect_timeout": 2, "read_timeout": 10}},
-        })
+        return json.dumps(
+            {
+                "conn_type": "aws",
+                "login": ACCESS_KEY,
+                "password": SECRET_KEY,
+                "extra": {
+                    "endpoint_url": self.endpoint,
+                    "region_name": "us-east-1",
+                    "config_kwargs": {
+                        "retries": {"max_attempts": 1, "mode": "standard"},
+                        "connect_timeout": 2,
+                        "read_timeout": 10,
+                    },
+                },
+            }
+        )
 
     def client(self):
         """A boto3 S3 client of this server, for reading back what arrived."""
         import boto3
 
-        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+        )

@@ -40,9 +40,9 @@ class SftpServer:
         (base / "sshd_config").write_text(
             f"""Port {self.port}
 ListenAddress 127.0.0.1
-HostKey {base / 'host_key'}
-PidFile {base / 'sshd.pid'}
-AuthorizedKeysFile {base / 'authorized_keys'}
+HostKey {base / "host_key"}
+PidFile {base / "sshd.pid"}
+AuthorizedKeysFile {base / "authorized_keys"}
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 PubkeyAuthentication yes
@@ -59,7 +59,8 @@ LogLevel VERBOSE
         """Start sshd in the foreground (as a child) and wait for its port."""
         self.process = subprocess.Popen(
             [SSHD, "-D", "-e", "-f", str(self.base / "sshd_config")],
-            stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
         )
         wait_for_port(self.port, process=self.process, log=self.log)
 
@@ -73,11 +74,19 @@ LogLevel VERBOSE
     def connection(self) -> str:
         """The Airflow connection (JSON) of this server, with its host key pinned."""
         host_key = (self.base / "host_key.pub").read_text().split()
-        return json.dumps({
-            "conn_type": "sftp", "host": "127.0.0.1", "port": self.port, "login": USER,
-            "extra": {"key_file": str(self.base / "client_key"), "host_key": " ".join(host_key[:2]),
-                      "no_host_key_check": False},
-        })
+        return json.dumps(
+            {
+                "conn_type": "sftp",
+                "host": "127.0.0.1",
+                "port": self.port,
+                "login": USER,
+                "extra": {
+                    "key_file": str(self.base / "client_key"),
+                    "host_key": " ".join(host_key[:2]),
+                    "no_host_key_check": False,
+                },
+            }
+        )
 
     def path(self, remote: str) -> Path:
         """The local file behind a remote path (the server runs on this machine)."""

@@ -41,14 +41,14 @@ class SmbServer:
    smb ports = {self.port}
    interfaces = 127.0.0.1
    bind interfaces only = yes
-   private dir = {base / 'private'}
-   lock directory = {base / 'lock'}
-   state directory = {base / 'state'}
-   cache directory = {base / 'cache'}
-   pid directory = {base / 'pid'}
-   ncalrpc dir = {base / 'ncalrpc'}
+   private dir = {base / "private"}
+   lock directory = {base / "lock"}
+   state directory = {base / "state"}
+   cache directory = {base / "cache"}
+   pid directory = {base / "pid"}
+   ncalrpc dir = {base / "ncalrpc"}
    log file = {self.log}
-   passdb backend = tdbsam:{base / 'private' / 'passdb.tdb'}
+   passdb backend = tdbsam:{base / "private" / "passdb.tdb"}
    server role = standalone server
    map to guest = never
    disable spoolss = yes
@@ -66,14 +66,18 @@ class SmbServer:
         )
         subprocess.run(
             ["smbpasswd", "-c", str(self.conf), "-s", "-a", USER],
-            input=f"{self.password}\n{self.password}\n", text=True, check=True, capture_output=True,
+            input=f"{self.password}\n{self.password}\n",
+            text=True,
+            check=True,
+            capture_output=True,
         )
 
     def start(self) -> None:
         """Start smbd in the foreground (as a child) and wait for its port."""
         self.process = subprocess.Popen(
             ["smbd", "--foreground", "--no-process-group", "--debug-stdout", "-s", str(self.conf)],
-            stdout=(self.base / "smbd.out").open("ab"), stderr=subprocess.STDOUT,
+            stdout=(self.base / "smbd.out").open("ab"),
+            stderr=subprocess.STDOUT,
         )
         wait_for_port(self.port, process=self.process, log=self.base / "smbd.out")
 
@@ -86,10 +90,16 @@ class SmbServer:
 
     def connection(self) -> str:
         """The Airflow connection (JSON) of this server."""
-        return json.dumps({
-            "conn_type": "samba", "host": "127.0.0.1", "port": self.port, "login": USER,
-            "password": self.password, "schema": SHARE,
-        })
+        return json.dumps(
+            {
+                "conn_type": "samba",
+                "host": "127.0.0.1",
+                "port": self.port,
+                "login": USER,
+                "password": self.password,
+                "schema": SHARE,
+            }
+        )
 
 
 def make_smb_server() -> SmbServer:
