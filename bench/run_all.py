@@ -3,7 +3,7 @@
 Runs, in this order: parse cost (bench/parse_definitions.py), render throughput and memory
 (bench/render_sql.py), pickup latency (bench/pickup_latency.py), per-request overhead through a
 live scheduler (bench/request_overhead.py). Each prints its own table while it runs; the summary
-at the end puts the figures next to the targets of issue 9.
+at the end puts the figures next to their targets.
 
 Usage: python bench/run_all.py [--quick] [--only parse render pickup overhead] [--summarize]
 """
@@ -49,7 +49,7 @@ def _run(script: str, args: list[str], out: Path) -> object:
 
 
 def summary(results: dict) -> list[tuple[str, str, str, str]]:
-    """Rows of (figure, measured, target, verdict) for the targets of issue 9.
+    """Rows of (figure, measured, target, verdict), one per performance target.
 
     :param results: the collected figures.
     """

@@ -321,7 +321,7 @@ def test_a_target_that_stays_down_fails_the_request_and_a_rerun_sends_only_what_
         e for e in trail["events"] if e["event_type"] == "RETRY" and "sending_gate" not in (e["details"] or {})
     ]
     assert [e["try_number"] for e in nas_retries] == [1, 2, 3]
-    # A destination that stayed down through every retry pauses all sending (seed 000, use case 4.2).
+    # A destination that stayed down through every retry pauses all sending.
     from airflow.models import Variable
 
     from operators.sending_gate import SEND_REPORTS_VARIABLE
