@@ -13,7 +13,7 @@ import requests
 from airflow.sdk import BaseHook
 from urllib3.exceptions import ReadTimeoutError
 
-from reporting.engines import check_document
+from reporting.documents import check_document
 from reporting.errors import (
     EngineConnectionError,
     EngineHttpError,

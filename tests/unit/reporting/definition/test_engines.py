@@ -1,4 +1,4 @@
-"""The BI engine definition models: defaults, parameter naming, and rejections that name their field path."""
+"""The engine definition models: defaults, parameter naming, and rejections that name their field path."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 import pytest
 import yaml
 
-from reporting.engines import MidasEngine, ObieeEngine, PowerBiEngine, SsrsEngine, check_document, parameter_text
+from reporting.definition.engines import MidasEngine, ObieeEngine, PowerBiEngine, SsrsEngine, parameter_text
 from reporting.loader import load_definitions
 
 GUID = "f089354e-8366-4e18-aea3-4cb4a3a50b48"
@@ -95,25 +95,3 @@ def test_an_unknown_engine_type_is_named(project):
     [error] = _errors(project, {"type": "cognos", "conn_id": "x"})
 
     assert error.startswith("engine: ") and "'obiee'" in error and "'midas'" in error
-
-
-@pytest.mark.parametrize(
-    ("fmt", "head"), [("pdf", b"%PDF-1.4\n"), ("xlsx", b"PK\x03\x04\x14\x00"), ("csv", b"region,units\r\nEMEA,1")]
-)
-def test_documents_of_the_right_kind_pass(fmt, head):
-    check_document(fmt, head)
-
-
-@pytest.mark.parametrize(
-    ("fmt", "head", "problem"),
-    [
-        ("pdf", b"<html>sign in</html>", "not b'%PDF-'"),
-        ("xlsx", b"%PDF-1.4", "not b'PK\\x03\\x04'"),
-        ("csv", b"  <!DOCTYPE html><html>", "markup, not CSV"),
-        ("csv", b"", "empty csv document"),
-    ],
-)
-def test_documents_of_the_wrong_kind_are_refused(fmt, head, problem):
-    with pytest.raises(ValueError) as refused:
-        check_document(fmt, head)
-    assert problem in str(refused.value)

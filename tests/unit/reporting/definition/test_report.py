@@ -29,7 +29,7 @@ from reporting.definition import (
 )
 from reporting.loader import load_definitions, parse_definition
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 REPORT_FILE = "include/reports/report.yaml"
 
 # The smallest definition the model accepts; each test changes one thing.
