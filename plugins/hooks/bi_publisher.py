@@ -14,7 +14,7 @@ import requests
 from hooks.http_engine import CHUNK, HttpEngineHook
 from reporting.errors import EngineResponseError, EngineTransferError
 from reporting.multipart import MultipartError, MultipartTruncated, boundary_of, copy_part
-from reporting.renderers import RenderResult
+from reporting.render import RenderResult
 
 RUN_PATH = "/xmlpserver/services/rest/v1/reports/{path}/run"
 

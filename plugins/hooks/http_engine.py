@@ -21,7 +21,7 @@ from reporting.errors import (
     EngineTimeout,
     parse_retry_after,
 )
-from reporting.renderers import RenderResult
+from reporting.render import RenderResult
 
 CHUNK = 1024 * 1024
 _TAGS = re.compile(r"<[^>]+>")

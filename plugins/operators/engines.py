@@ -25,7 +25,7 @@ from reporting.errors import EngineError, EngineSqlError, engine_error_from_dict
 from reporting.lifecycle import Status
 from reporting.loader import sql_dir
 from reporting.naming import NamingContext, render_filename, staging_key
-from reporting.renderers import RenderContext, RenderResult, open_renderer, render_all
+from reporting.render import RenderContext, RenderResult, open_renderer, render_all
 from reporting.sql import BindError, bind
 
 ARTIFACT_NAME = "{report_id}_{run_date}.{format}"

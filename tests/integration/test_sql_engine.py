@@ -17,7 +17,7 @@ import pytest
 
 from operators.engines import SqlReportOperator
 from reporting.definition import ReportDefinition
-from reporting.renderers import RenderContext
+from reporting.render import RenderContext
 
 ROWS = 2_345
 

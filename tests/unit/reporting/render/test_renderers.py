@@ -14,11 +14,12 @@ import openpyxl
 import pytest
 from pypdf import PdfReader
 
-from reporting.renderers import (
+from reporting.render import (
     FORMATS,
     CsvRenderer,
     PdfRenderer,
     RenderContext,
+    Renderer,
     RenderResult,
     XlsxRenderer,
     open_renderer,
@@ -334,6 +335,21 @@ def test_open_renderer_is_case_insensitive(tmp_path: Path, context: RenderContex
 def test_open_renderer_rejects_unknown_formats(tmp_path: Path, context: RenderContext) -> None:
     with pytest.raises(ValueError, match=r"'docx'.*pdf, xlsx, csv"):
         open_renderer("docx", tmp_path / "r.docx", ["a"], context)
+
+
+def test_every_report_format_has_its_renderer(tmp_path: Path, context: RenderContext) -> None:
+    renderers = {fmt: open_renderer(fmt, tmp_path / f"r.{fmt}", ["a"], context) for fmt in FORMATS}
+    for renderer in renderers.values():
+        renderer.abort()
+
+    assert {fmt: type(r) for fmt, r in renderers.items()} == {"pdf": PdfRenderer, "xlsx": XlsxRenderer, "csv": CsvRenderer}
+
+
+def test_a_renderer_for_a_format_reports_cannot_name_is_refused() -> None:
+    with pytest.raises(TypeError, match="'docx', which is not one of pdf, xlsx, csv"):
+
+        class DocxRenderer(Renderer):
+            format = "docx"
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

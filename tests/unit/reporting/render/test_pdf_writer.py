@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from reporting.pdf_writer import StreamingPdfWriter
+from reporting.render.pdf_writer import StreamingPdfWriter
 
 CREATED = datetime(2026, 11, 20, 6, 30, tzinfo=timezone(timedelta(hours=-5)))
 
