@@ -12,7 +12,7 @@ from urllib.parse import quote
 import requests
 
 from hooks.http_engine import CHUNK, HttpEngineHook
-from reporting.errors import EngineResponseError, EngineTransferError
+from reporting.engine_errors import EngineResponseError, EngineTransferError
 from reporting.multipart import MultipartError, MultipartTruncated, boundary_of, copy_part
 from reporting.render import RenderResult
 

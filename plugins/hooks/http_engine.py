@@ -14,7 +14,7 @@ from airflow.sdk import BaseHook
 from urllib3.exceptions import ReadTimeoutError
 
 from reporting.documents import check_document
-from reporting.errors import (
+from reporting.engine_errors import (
     EngineConnectionError,
     EngineHttpError,
     EngineResponseError,

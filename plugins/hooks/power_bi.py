@@ -11,7 +11,7 @@ from typing import Any
 import requests
 
 from hooks.http_engine import CHUNK, HttpEngineHook
-from reporting.errors import EngineJobFailed, EngineResponseError, parse_retry_after
+from reporting.engine_errors import EngineJobFailed, EngineResponseError, parse_retry_after
 from reporting.render import RenderResult
 
 AUTHORITY = "https://login.microsoftonline.com"
