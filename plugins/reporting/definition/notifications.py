@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from reporting.constants import NotificationEvent
 from reporting.definition.base import CONN_ID, EMAIL, DefinitionModel
 
 _AMQP_NAME = r"^[A-Za-z0-9_.:\-]{1,200}$"
@@ -26,9 +27,9 @@ class QueueChannel(DefinitionModel):
     conn_id: str = Field(default="rabbitmq_default", pattern=CONN_ID)
     exchange: str = Field(default="reports", pattern=_AMQP_NAME)
     exchange_type: Literal["direct", "topic"] = "direct"
-    routing_key: str = Field(default="report.completed", pattern=_AMQP_NAME)
+    routing_key: str = Field(default=NotificationEvent.COMPLETED.value, pattern=_AMQP_NAME)
     queue: str = Field(default="report-events", pattern=_AMQP_NAME)
-    dead_letter_routing_key: str = Field(default="report.failed", pattern=_AMQP_NAME)
+    dead_letter_routing_key: str = Field(default=NotificationEvent.FAILED.value, pattern=_AMQP_NAME)
     dead_letter_queue: str = Field(default="report-events-dead-letter", pattern=_AMQP_NAME)
 
 

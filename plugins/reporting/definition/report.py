@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
+from reporting.constants import DAG_PREFIX
 from reporting.definition.base import DefinitionModel, ReportFormat
 from reporting.definition.engines import Engine, HttpEngine
 from reporting.definition.notifications import Notifications
@@ -136,7 +137,7 @@ class ReportDefinition(DefinitionModel):
     @property
     def dag_id(self) -> str:
         """The id of this report's DAG."""
-        return f"report__{self.id}"
+        return f"{DAG_PREFIX}{self.id}"
 
     def target_key(self, index: int) -> str:
         """The stable key of one distribution target (its ``name``, or ``<type>_<index>``).

@@ -51,14 +51,14 @@ class RenderResult:
 
     :param path: Location of the file.
     :param format: One of :data:`FORMATS`.
-    :param rows: Number of data rows written, header excluded.
+    :param rows: Number of data rows written, header excluded; ``None`` for a file an engine rendered.
     :param bytes: File size in bytes.
     :param sha256: Hex SHA-256 digest of the file contents.
     """
 
     path: Path
     format: str
-    rows: int
+    rows: int | None
     bytes: int
     sha256: str
 
