@@ -106,67 +106,66 @@ EventError = TypedDict("EventError", {"code": str, "class": str, "message": str,
 """The classified error of a failure event (see :class:`reporting.errors.ErrorInfo`)."""
 
 
-class CompletedEvent(TypedDict):
+class _Event(TypedDict):
+    """What every notification event says.
+
+    :param request_id: the request.
+    :param report_id: the report.
+    :param attempt: the request's attempt number.
+    :param recipients: the stakeholders told (empty when the event's ``on_success``/``on_failure`` is off).
+    """
+
+    request_id: str
+    report_id: str
+    attempt: int | None
+    recipients: list[str]
+
+
+class CompletedEvent(_Event):
     """The ``report.completed`` event: every file of the request was delivered.
 
     :param event: ``report.completed``.
-    :param request_id: the request.
-    :param report_id: the report.
     :param status: ``DISTRIBUTED`` (finalize moves it to COMPLETED after the event is sent).
     :param run_date: the run's business date, ``YYYY-MM-DD``.
-    :param attempt: the request's attempt number.
     :param trigger_type: what started the request (see :class:`reporting.constants.TriggerType`).
     :param parameters: the run's resolved parameter values.
     :param artifacts: the generated files.
     :param targets: the keys of the targets delivered to, sorted.
     :param deliveries: every delivered file.
-    :param recipients: the stakeholders told (empty when ``on_success`` is off).
     :param timings: when the request moved along.
     """
 
     event: Literal["report.completed"]
-    request_id: str
-    report_id: str
     status: Literal["DISTRIBUTED"]
     run_date: str
-    attempt: int | None
     trigger_type: str
     parameters: dict[str, Any]
     artifacts: list[ArtifactSummary]
     targets: list[str]
     deliveries: list[DeliveryRecord]
-    recipients: list[str]
     timings: CompletedTimings
 
 
-class FailedEvent(TypedDict):
-    """The ``report.failed`` event: the request failed for good (after the last retry).
+class FailedEvent(_Event):
+    """The ``report.failed`` event: the request failed for good (after the last retry); one per attempt.
 
     :param event: ``report.failed``.
-    :param request_id: the request.
-    :param report_id: the report.
     :param status: ``FAILED``.
-    :param attempt: the request's attempt number; one failure event is sent per attempt.
     :param run_date: the run's business date, when the failed task knew it.
     :param failed_task: the id of the task that failed.
     :param target: the key of the target being delivered to, when a delivery failed.
     :param error: the classified error.
     :param retries: how many retries the failed task had.
-    :param recipients: the stakeholders told (empty when ``on_failure`` is off).
     :param timings: when the request moved along.
     """
 
     event: Literal["report.failed"]
-    request_id: str
-    report_id: str
     status: Literal["FAILED"]
-    attempt: int | None
     run_date: str | None
     failed_task: str
     target: str | None
     error: EventError
     retries: int
-    recipients: list[str]
     timings: FailedTimings
 
 

@@ -3,16 +3,38 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import ClassVar
 
 from reporting.engine_errors import EngineError
 from reporting.masking import mask_secrets
 
-__all__ = ["MAX_MESSAGE", "ErrorInfo", "cause_chain", "classify", "engine_error_of", "mask_secrets",
-           "sql_error_is_permanent"]
+__all__ = [
+    "MAX_MESSAGE",
+    "ErrorInfo",
+    "ProblemsError",
+    "cause_chain",
+    "classify",
+    "engine_error_of",
+    "mask_secrets",
+    "sql_error_is_permanent",
+]
 
 MAX_MESSAGE = 2000
+
+
+class ProblemsError(ValueError):
+    """Input that does not fit what it must fit; ``problems`` names each field at fault.
+
+    :param problems: one ``<field path>: <problem>`` line each; the message joins them.
+    """
+
+    separator: ClassVar[str] = "; "
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(self.separator.join(self.problems))
 
 
 @dataclass(frozen=True)

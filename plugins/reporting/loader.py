@@ -12,6 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from reporting.definition import ReportDefinition
+from reporting.errors import ProblemsError
 from reporting.sql import parameter_names
 
 try:  # the C loader is ~10x faster; parse time is paid by every DAG-processor cycle
@@ -167,12 +168,14 @@ def _check_sql(definition: ReportDefinition, sql_root: Path) -> list[str]:
     return []
 
 
-class DefinitionFileError(ValueError):
-    """A definition file is invalid; ``error`` lists every problem."""
+class DefinitionFileError(ProblemsError):
+    """A definition file is invalid; ``error`` lists every problem, ``problems`` has one line each."""
+
+    separator = "\n"
 
     def __init__(self, error: DefinitionError) -> None:
         self.error = error
-        super().__init__(str(error))
+        super().__init__(error.lines())
 
 
 def load_definitions(

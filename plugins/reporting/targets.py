@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from reporting.definition import EmailTarget, LocalTarget, ReportDefinition, Target
+from reporting.errors import ProblemsError
 from reporting.loader import validation_messages
 from reporting.naming import RENDERERS, NamingContext, TemplateError, check_template
 
@@ -22,12 +23,8 @@ _TARGETS = TypeAdapter(list[Target])
 _TARGET = TypeAdapter(Target)
 
 
-class InvalidDistribution(ValueError):
+class InvalidDistribution(ProblemsError):
     """A request's distribution does not fit the definition; ``problems`` names each field."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(problems))
 
 
 def target_from_spec(spec: Mapping[str, Any]) -> Target:

@@ -22,6 +22,18 @@ class DefinitionModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+def matching(pattern: re.Pattern[str], value: str, problem: str) -> str:
+    """Return ``value`` if ``pattern`` matches it, else refuse it.
+
+    :param pattern: the rule, anchored.
+    :param value: the field's value.
+    :param problem: what the error says when it does not match.
+    """
+    if not pattern.match(value):
+        raise ValueError(problem)
+    return value
+
+
 def safe_directory(value: str, *, absolute: bool) -> str:
     """Refuse traversal, NUL/control characters and (if asked) relative directories.
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
-from reporting.definition.base import DefinitionModel, ReportFormat
+from reporting.definition.base import DefinitionModel, ReportFormat, matching
 from reporting.durations import Duration
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -194,9 +194,7 @@ class MidasEngine(HttpEngine):
     @field_validator("report")
     @classmethod
     def _report_name(cls, value: str) -> str:
-        if not _MIDAS_REPORT.match(value):
-            raise ValueError("must use only letters, digits, '_', '.' and '-' (at most 128)")
-        return value
+        return matching(_MIDAS_REPORT, value, "must use only letters, digits, '_', '.' and '-' (at most 128)")
 
 
 Engine = Annotated[

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from reporting.definition.base import DefinitionModel
+from reporting.errors import ProblemsError
 
 ParameterType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
 
@@ -112,9 +113,5 @@ class ParameterSpec(DefinitionModel):
 
 
 
-class InvalidParameters(ValueError):
+class InvalidParameters(ProblemsError):
     """A run's parameters do not fit the definition; ``problems`` names each field."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(problems))

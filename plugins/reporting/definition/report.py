@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from reporting.constants import DAG_PREFIX
-from reporting.definition.base import DefinitionModel, ReportFormat
+from reporting.definition.base import DefinitionModel, ReportFormat, matching
 from reporting.definition.engines import Engine, HttpEngine
 from reporting.definition.notifications import Notifications
 from reporting.definition.overrides import OverridePolicy
@@ -64,9 +64,7 @@ class ReportDefinition(DefinitionModel):
     @field_validator("id")
     @classmethod
     def _valid_id(cls, value: str) -> str:
-        if not _ID.match(value):
-            raise ValueError("must start with a lower-case letter and use only a-z, 0-9 and _ (at most 100)")
-        return value
+        return matching(_ID, value, "must start with a lower-case letter and use only a-z, 0-9 and _ (at most 100)")
 
     @field_validator("formats", mode="before")
     @classmethod

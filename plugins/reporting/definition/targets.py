@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from reporting.definition.base import CONN_ID, EMAIL, DefinitionModel, ReportFormat, safe_directory
+from reporting.definition.base import CONN_ID, EMAIL, DefinitionModel, ReportFormat, matching, safe_directory
 from reporting.durations import Duration
 from reporting.naming import expand_env
 
@@ -141,9 +141,7 @@ class SmbTarget(DefinitionModel):
     @field_validator("share")
     @classmethod
     def _valid_share(cls, value: str) -> str:
-        if not _SMB_SHARE.match(value):
-            raise ValueError("is not a valid share name (letters, digits, space, '_', '.', '$', '-')")
-        return value
+        return matching(_SMB_SHARE, value, "is not a valid share name (letters, digits, space, '_', '.', '$', '-')")
 
     @field_validator("directory")
     @classmethod
