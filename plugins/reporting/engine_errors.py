@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -36,8 +36,8 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max((when - (now or datetime.now(timezone.utc))).total_seconds(), 0.0)
+        when = when.replace(tzinfo=UTC)
+    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
 class EngineError(Exception):
@@ -50,6 +50,8 @@ class EngineError(Exception):
     """
 
     code = "ENGINE_ERROR"
+    status: int | None = None
+    """The HTTP status the engine answered with, when it answered one."""
 
     def __init__(self, engine: str, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
         self.engine = engine
@@ -161,7 +163,7 @@ class EngineSqlError(EngineError):
 _ENGINE_ERRORS: dict[str, type[EngineError]] = {}
 
 
-def engine_error_to_dict(error: EngineError) -> dict:
+def engine_error_to_dict(error: EngineError) -> dict[str, Any]:
     """An engine error as JSON-able data (a trigger hands it to the task in its event).
 
     :param error: the error.
@@ -172,17 +174,17 @@ def engine_error_to_dict(error: EngineError) -> dict:
         "detail": error.detail,
         "retryable": error.retryable,
         "retry_after": error.retry_after,
-        "status": getattr(error, "status", None),
+        "status": error.status,
     }
 
 
-def engine_error_from_dict(data: dict) -> EngineError:
+def engine_error_from_dict(data: dict[str, Any]) -> EngineError:
     """Rebuild an engine error from :func:`engine_error_to_dict`'s data.
 
     :param data: the data.
     """
     if not _ENGINE_ERRORS:
-        _ENGINE_ERRORS.update({cls.__name__: cls for cls in (EngineError, *_subclasses(EngineError))})
+        _ENGINE_ERRORS.update({cls.__name__: cls for cls in _with_subclasses(EngineError)})
     cls = _ENGINE_ERRORS.get(data.get("type", ""), EngineError)
     error = cls.__new__(cls)
     EngineError.__init__(
@@ -194,10 +196,9 @@ def engine_error_from_dict(data: dict) -> EngineError:
     return error
 
 
-def _subclasses(cls: type) -> list[type]:
-    found = []
-    for sub in cls.__subclasses__():
-        found += [sub, *_subclasses(sub)]
-    return found
+def _with_subclasses(cls: type[EngineError]) -> list[type[EngineError]]:
+    """A class and every class below it.
 
-
+    :param cls: the root class.
+    """
+    return [cls, *(sub for child in cls.__subclasses__() for sub in _with_subclasses(child))]

@@ -33,9 +33,7 @@ def template_fields(template: str) -> list[str]:
     return [field for _, field, _, _ in parsed if field is not None]
 
 
-def check_template(
-    template: str, parameter_names: set[str] | frozenset[str], kind: str = "filename"
-) -> None:
+def check_template(template: str, parameter_names: set[str] | frozenset[str], kind: str = "filename") -> None:
     """Refuse a template that uses a field no run can fill, or whose literal text is unsafe.
 
     :param template: the template.

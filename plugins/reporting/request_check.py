@@ -10,6 +10,7 @@ from reporting.definition import InvalidParameters, ReportDefinition
 from reporting.errors import ProblemsError
 from reporting.targets import InvalidDistribution, resolve_targets
 
+
 @dataclass(frozen=True)
 class CheckedRequest:
     """A request that fits its definition.

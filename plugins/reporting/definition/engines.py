@@ -197,6 +197,4 @@ class MidasEngine(HttpEngine):
         return matching(_MIDAS_REPORT, value, "must use only letters, digits, '_', '.' and '-' (at most 128)")
 
 
-Engine = Annotated[
-    SqlEngine | ObieeEngine | PowerBiEngine | SsrsEngine | MidasEngine, Field(discriminator="type")
-]
+Engine = Annotated[SqlEngine | ObieeEngine | PowerBiEngine | SsrsEngine | MidasEngine, Field(discriminator="type")]

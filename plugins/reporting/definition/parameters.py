@@ -14,9 +14,7 @@ from reporting.errors import ProblemsError
 ParameterType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
 
 # conf keys a request carries beside the report's own parameters
-RESERVED_CONF_KEYS = frozenset(
-    {"request_id", "parameters", "distribution", "priority", "trigger_type", "requested_by"}
-)
+RESERVED_CONF_KEYS = frozenset({"request_id", "parameters", "distribution", "priority", "trigger_type", "requested_by"})
 
 
 def _coerce(kind: ParameterType, value: Any) -> Any:
@@ -109,8 +107,6 @@ class ParameterSpec(DefinitionModel):
         if self.allowed_values is not None and coerced not in self.allowed_values:
             raise ValueError(f"{value!r} is not one of the allowed values {self.allowed_values!r}")
         return coerced
-
-
 
 
 class InvalidParameters(ProblemsError):

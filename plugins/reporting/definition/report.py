@@ -123,9 +123,7 @@ class ReportDefinition(DefinitionModel):
                     raise _field_error(f"distribution[{index}].{field}", str(exc)) from None
             for fmt in target.formats or ():
                 if fmt not in self.formats:
-                    raise _field_error(
-                        f"distribution[{index}].formats", f"{fmt!r} is not among the report's formats"
-                    )
+                    raise _field_error(f"distribution[{index}].formats", f"{fmt!r} is not among the report's formats")
             key = self.target_key(index)
             if key in seen_keys:
                 raise _field_error(f"distribution[{index}].name", f"{key!r} is already used by target {seen_keys[key]}")

@@ -16,7 +16,9 @@ _ERROR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 def _error_names(values: list[str]) -> list[str]:
     for value in values:
         if not _ERROR_NAME.match(value):
-            raise ValueError(f"{value!r} is not an exception class name (ConnectionError) or dotted path (requests.HTTPError)")
+            raise ValueError(
+                f"{value!r} is not an exception class name (ConnectionError) or dotted path (requests.HTTPError)"
+            )
     return values
 
 

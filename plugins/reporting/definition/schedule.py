@@ -27,9 +27,7 @@ _CRON_NAMES: tuple[frozenset[str], ...] = (
 def _check_cron(expr: str) -> None:
     fields = expr.split()
     if len(fields) != 5:
-        raise ValueError(
-            f"{expr!r} is neither a preset ({', '.join(sorted(PRESETS))}) nor a 5-field cron expression"
-        )
+        raise ValueError(f"{expr!r} is neither a preset ({', '.join(sorted(PRESETS))}) nor a 5-field cron expression")
     for text, (low, high), names, label in zip(
         fields, _CRON_BOUNDS, _CRON_NAMES, ("minute", "hour", "day of month", "month", "day of week"), strict=True
     ):

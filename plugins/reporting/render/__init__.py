@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reporting.render.base import FORMATS, Renderer, RenderContext, RenderResult, open_renderer, render_all
+from reporting.render.base import FORMATS, RenderContext, Renderer, RenderResult, open_renderer, render_all
 from reporting.render.csv import CsvRenderer
 from reporting.render.pdf import PdfRenderer
 from reporting.render.xlsx import XlsxRenderer

@@ -170,8 +170,6 @@ def _size_and_sha256(path: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-
-
 def open_renderer(fmt: str, path: Path, columns: Sequence[str], context: RenderContext, **options: Any) -> Renderer:
     """Create the renderer for a format name.
 
@@ -203,4 +201,3 @@ def render_all(renderers: Sequence[Renderer], batches: Iterable[Sequence[Sequenc
         for renderer in renderers:
             renderer.abort()
         raise
-

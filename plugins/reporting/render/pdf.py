@@ -70,8 +70,10 @@ class PdfRenderer(Renderer):
             title=context.title,
             created_at=context.generated_at,
         )
-        self._content: PageContent | None = None
-        self._widths: list[float] | None = None
+        # Replaced by a fresh page at each page start; nothing is written until the page is added.
+        self._content: PageContent = self._writer.new_page()
+        # Fixed from the first batch (see _start_table); empty until then.
+        self._widths: list[float] = []
         self._numeric: list[bool] = []
         self._lefts: list[float] = []
         self._page = 0
@@ -82,7 +84,7 @@ class PdfRenderer(Renderer):
     def _write_rows(self, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return
-        if self._widths is None:
+        if not self._widths:
             self._start_table(rows)
         for row in rows:
             if self._rows_on_page == self._page_capacity:
@@ -93,7 +95,7 @@ class PdfRenderer(Renderer):
             self._rows_on_page += 1
 
     def _finish(self) -> None:
-        if self._widths is None:
+        if not self._widths:
             self._start_table(())
             left = self._MARGIN + self._CELL_PADDING
             baseline = self._y - self._ROW_HEIGHT + self._BASELINE_OFFSET
@@ -117,7 +119,8 @@ class PdfRenderer(Renderer):
         scale = self._usable_width / sum(natural)
         # A numeric column's header is right-aligned over its right-aligned figures.
         self._numeric = [
-            bool(sample) and all(row[i] is None or is_number(row[i]) for row in sample) for i in range(len(self.columns))
+            bool(sample) and all(row[i] is None or is_number(row[i]) for row in sample)
+            for i in range(len(self.columns))
         ]
         self._widths = [width * scale for width in natural]
         self._lefts = list(accumulate(self._widths[:-1], initial=self._MARGIN))
@@ -149,11 +152,14 @@ class PdfRenderer(Renderer):
         footer = (self._FONT, self._FOOTER_SIZE, half)
         self._draw_text(self._MARGIN, baseline, self.context.report_id, *footer, color=self._FOOTER_COLOR)
         self._draw_text(
-            self._page_width - self._MARGIN, baseline, f"Page {self._page}", *footer,
-            align_right=True, color=self._FOOTER_COLOR,
+            self._page_width - self._MARGIN,
+            baseline,
+            f"Page {self._page}",
+            *footer,
+            align_right=True,
+            color=self._FOOTER_COLOR,
         )
         self._writer.add_page(self._content)
-        self._content = None
 
     def _draw_title_block(self) -> None:
         context = self.context
@@ -173,9 +179,7 @@ class PdfRenderer(Renderer):
             self._draw_text(self._MARGIN, self._y, line, self._FONT, self._META_SIZE, self._usable_width)
         self._y -= self._META_SIZE * 1.5
 
-    def _draw_row(
-        self, values: Sequence[Any], font: str, fill: Rgb | None, right_aligned: Sequence[bool] = ()
-    ) -> None:
+    def _draw_row(self, values: Sequence[Any], font: str, fill: Rgb | None, right_aligned: Sequence[bool] = ()) -> None:
         """Draw one table row below ``self._y`` and move ``self._y`` past it.
 
         :param values: One value per column.

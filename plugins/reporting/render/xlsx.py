@@ -90,9 +90,7 @@ class XlsxRenderer(Renderer):
             return
         if isinstance(value, bool):
             sheet.write_boolean(row, col, value)
-        elif isinstance(value, (float, Decimal)) or (
-            isinstance(value, int) and abs(value) <= self._MAX_EXACT_INT
-        ):
+        elif isinstance(value, (float, Decimal)) or (isinstance(value, int) and abs(value) <= self._MAX_EXACT_INT):
             sheet.write_number(row, col, float(value))
         elif isinstance(value, date) and value.year >= 1900:
             number_format = self._datetime_format if isinstance(value, datetime) else self._date_format

@@ -35,9 +35,9 @@ def imported_modules(source: str, filename: str = "<source>") -> Iterator[tuple[
         elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-            if name in {"import_module", "__import__"} and isinstance(node.args[0].value, str):
-                if not node.args[0].value.startswith("."):
-                    yield node.lineno, node.args[0].value
+            value = node.args[0].value
+            if name in {"import_module", "__import__"} and isinstance(value, str) and not value.startswith("."):
+                yield node.lineno, value
 
 
 def violations(source: str, filename: str) -> list[str]:

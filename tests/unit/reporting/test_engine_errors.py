@@ -22,8 +22,19 @@ from reporting.errors import classify
 
 @pytest.mark.parametrize(
     ("status", "retryable"),
-    [(400, False), (401, False), (403, False), (404, False), (422, False), (408, True), (429, True),
-     (500, True), (502, True), (503, True), (504, True)],
+    [
+        (400, False),
+        (401, False),
+        (403, False),
+        (404, False),
+        (422, False),
+        (408, True),
+        (429, True),
+        (500, True),
+        (502, True),
+        (503, True),
+        (504, True),
+    ],
 )
 def test_http_statuses_that_may_succeed_later(status, retryable):
     error = EngineHttpError("powerbi", status, "POST", "/v1.0/myorg/x", "detail")

@@ -59,7 +59,14 @@ def test_engine_parameters_use_engine_names_and_text_values():
     engine = ObieeEngine(**ENGINES["obiee"], parameter_map={"region": "P_REGION"})
 
     values = engine.engine_parameters(
-        {"region": "EMEA", "as_of": date(2026, 1, 2), "at": datetime(2026, 1, 2, 3, 4), "full": True, "n": 3, "none": None}
+        {
+            "region": "EMEA",
+            "as_of": date(2026, 1, 2),
+            "at": datetime(2026, 1, 2, 3, 4),
+            "full": True,
+            "n": 3,
+            "none": None,
+        }
     )
 
     assert values == {"P_REGION": "EMEA", "as_of": "2026-01-02", "at": "2026-01-02T03:04:00", "full": "true", "n": "3"}
@@ -75,9 +82,19 @@ def test_engine_parameters_use_engine_names_and_text_values():
         ("powerbi", {"workspace_id": "finance"}, "engine.workspace_id", "'finance' is not a GUID"),
         ("powerbi", {"report_id": GUID[:-1]}, "engine.report_id", "is not a GUID"),
         ("midas", {"report": "risk positions"}, "engine.report", "must use only letters"),
-        ("midas", {"format_map": {"docx": "docx"}}, "engine.format_map.docx.[key]", "input should be 'pdf', 'xlsx' or 'csv'"),
+        (
+            "midas",
+            {"format_map": {"docx": "docx"}},
+            "engine.format_map.docx.[key]",
+            "input should be 'pdf', 'xlsx' or 'csv'",
+        ),
         ("midas", {"format_map": {"pdf": ""}}, "engine.format_map", "pdf: the engine's format name cannot be empty"),
-        ("ssrs", {"parameter_map": {"region": "bad name"}}, "engine.parameter_map", "region: 'bad name' is not a valid"),
+        (
+            "ssrs",
+            {"parameter_map": {"region": "bad name"}},
+            "engine.parameter_map",
+            "region: 'bad name' is not a valid",
+        ),
         ("ssrs", {"timeout": 0}, "engine.timeout", "must be longer than zero"),
         ("obiee", {"conn_id": ""}, "engine.conn_id", "string should have at least 1 character"),
         ("powerbi", {"poll_every": "1s"}, "engine.poll_every", "extra inputs are not permitted"),
