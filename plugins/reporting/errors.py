@@ -1,4 +1,4 @@
-"""Error classification: what a failure is called in the error log and whether a retry may help."""
+"""Error classification: what a failure is called in the error log, whether a retry may help, and its cause."""
 
 from __future__ import annotations
 
@@ -56,8 +56,8 @@ class ErrorInfo:
 def cause_chain(exc: BaseException) -> Iterator[BaseException]:
     """An exception, then the one it was raised from or while handling, and so on; each once.
 
-    Follows ``__cause__`` (``raise ... from``), else ``__context__``, like a traceback does, and
-    stops at the end of the chain or where it loops back.
+    Follows ``__cause__`` (``raise ... from``), else ``__context__``, and stops at the end of the
+    chain or where it loops back.
 
     :param exc: any exception.
     """
