@@ -61,14 +61,14 @@ def rss_mib():
 kind, fmt, limit, size = {kind!r}, {fmt!r}, {rows}, {batch}
 # Import the writer before measuring the base RSS, so growth is what rendering holds, not code.
 if kind == "ours":
-    from reporting.renderers import RenderContext, open_renderer
+    from reporting.render import RenderContext, open_renderer
 elif kind == "engine":
     import os
     os.environ["AIRFLOW_CONN_REPORTING_BENCH_PG"] = json.dumps({{"conn_type": "postgres", **{conn!r}}})
     from airflow.sdk import BaseHook
     from operators.engines import SqlReportOperator
     from reporting.definition import ReportDefinition
-    from reporting.renderers import RenderContext
+    from reporting.render import RenderContext
     # The SQL engine exactly as a report runs it: its operator's generate() on an Airflow connection.
     definition = ReportDefinition.model_validate({{
         "id": "bench", "title": "Sales benchmark", "owner": "bench",

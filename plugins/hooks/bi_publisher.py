@@ -12,9 +12,9 @@ from urllib.parse import quote
 import requests
 
 from hooks.http_engine import CHUNK, HttpEngineHook
-from reporting.errors import EngineResponseError, EngineTransferError
+from reporting.engine_errors import EngineResponseError, EngineTransferError
 from reporting.multipart import MultipartError, MultipartTruncated, boundary_of, copy_part
-from reporting.renderers import RenderResult
+from reporting.render import RenderResult
 
 RUN_PATH = "/xmlpserver/services/rest/v1/reports/{path}/run"
 

@@ -13,15 +13,15 @@ import requests
 from airflow.sdk import BaseHook
 from urllib3.exceptions import ReadTimeoutError
 
-from reporting.engines import check_document
-from reporting.errors import (
+from reporting.documents import check_document
+from reporting.engine_errors import (
     EngineConnectionError,
     EngineHttpError,
     EngineResponseError,
     EngineTimeout,
     parse_retry_after,
 )
-from reporting.renderers import RenderResult
+from reporting.render import RenderResult
 
 CHUNK = 1024 * 1024
 _TAGS = re.compile(r"<[^>]+>")

@@ -10,8 +10,8 @@ from typing import Any
 import requests
 
 from hooks.http_engine import CHUNK, HttpEngineHook
-from reporting.errors import EngineJobFailed, EngineResponseError, EngineTransferError, parse_retry_after
-from reporting.renderers import RenderResult
+from reporting.engine_errors import EngineJobFailed, EngineResponseError, EngineTransferError, parse_retry_after
+from reporting.render import RenderResult
 
 JOBS = "/api/v1/jobs"
 

@@ -11,8 +11,8 @@ from typing import Any
 import requests
 
 from hooks.http_engine import CHUNK, HttpEngineHook
-from reporting.errors import EngineJobFailed, EngineResponseError, parse_retry_after
-from reporting.renderers import RenderResult
+from reporting.engine_errors import EngineJobFailed, EngineResponseError, parse_retry_after
+from reporting.render import RenderResult
 
 AUTHORITY = "https://login.microsoftonline.com"
 API_URL = "https://api.powerbi.com"

@@ -10,7 +10,7 @@ from urllib.parse import quote
 import requests
 
 from hooks.http_engine import CHUNK, HttpEngineHook
-from reporting.renderers import RenderResult
+from reporting.render import RenderResult
 
 
 def render_url(base: str, report_path: str, format_name: str, parameters: Mapping[str, str], server_path: str = "/ReportServer") -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from hooks.bi_publisher import BiPublisherHook
 from operators.engines import HttpReportOperator
-from reporting.renderers import RenderContext, RenderResult
+from reporting.render import RenderContext, RenderResult
 
 
 class BiPublisherReportOperator(HttpReportOperator):

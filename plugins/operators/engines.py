@@ -21,11 +21,12 @@ from operators.request_context import actor, request_store
 from operators.sending_gate import hold_if_paused
 from operators.staging import stage_file
 from reporting.definition import InvalidParameters, ReportDefinition
-from reporting.errors import EngineError, EngineSqlError, engine_error_from_dict, engine_error_of, sql_error_is_permanent
+from reporting.engine_errors import EngineError, EngineSqlError, engine_error_from_dict
+from reporting.errors import engine_error_of, sql_error_is_permanent
 from reporting.lifecycle import Status
 from reporting.loader import sql_dir
 from reporting.naming import NamingContext, render_filename, staging_key
-from reporting.renderers import RenderContext, RenderResult, open_renderer, render_all
+from reporting.render import RenderContext, RenderResult, open_renderer, render_all
 from reporting.sql import BindError, bind
 
 ARTIFACT_NAME = "{report_id}_{run_date}.{format}"

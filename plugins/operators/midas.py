@@ -7,7 +7,7 @@ from typing import Any
 
 from hooks.midas import MidasHook
 from operators.engines import DeferrableReportOperator
-from reporting.renderers import RenderResult
+from reporting.render import RenderResult
 from triggers.midas import MidasJobTrigger
 
 

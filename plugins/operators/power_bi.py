@@ -8,7 +8,7 @@ from typing import Any
 
 from hooks.power_bi import PowerBiHook
 from operators.engines import DeferrableReportOperator
-from reporting.renderers import RenderResult
+from reporting.render import RenderResult
 from triggers.power_bi import PowerBiExportTrigger
 
 

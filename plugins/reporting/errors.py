@@ -1,21 +1,40 @@
-"""Error classification: what a failure is called in the error log and whether a retry may help."""
+"""Error classification: what a failure is called in the error log, whether a retry may help, and its cause."""
 
 from __future__ import annotations
 
-import re
 import socket
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
+from typing import ClassVar
+
+from reporting.engine_errors import EngineError
+from reporting.masking import mask_secrets
+
+__all__ = [
+    "MAX_MESSAGE",
+    "ErrorInfo",
+    "ProblemsError",
+    "cause_chain",
+    "classify",
+    "engine_error_of",
+    "mask_secrets",
+    "sql_error_is_permanent",
+]
 
 MAX_MESSAGE = 2000
 
-# Text that looks like a credential is masked before a message reaches a log table.
-_SECRET_PATTERNS = (
-    re.compile(r"(?i)(password|passwd|pwd|secret|token|api[_-]?key|authorization)(\s*[=:]\s*)([^\s,;&'\"]+)"),
-    re.compile(r"(?i)(://[^:/@\s]+:)([^@/\s]+)(@)"),
-    re.compile(r"(?i)(bearer\s+)([A-Za-z0-9._\-]+)"),
-)
+
+class ProblemsError(ValueError):
+    """Input that does not fit what it must fit; ``problems`` names each field at fault.
+
+    :param problems: one ``<field path>: <problem>`` line each; the message joins them.
+    """
+
+    separator: ClassVar[str] = "; "
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(self.separator.join(self.problems))
 
 
 @dataclass(frozen=True)
@@ -34,167 +53,30 @@ class ErrorInfo:
     retry_eligible: bool
 
 
-def mask_secrets(text: str) -> str:
-    """Mask credential-looking values (``password=...``, ``user:pass@host``, bearer tokens).
+def cause_chain(exc: BaseException) -> Iterator[BaseException]:
+    """An exception, then the one it was raised from or while handling, and so on; each once.
 
-    :param text: any message.
+    Follows ``__cause__`` (``raise ... from``), else ``__context__``, and stops at the end of the
+    chain or where it loops back.
+
+    :param exc: any exception.
     """
-    # Bearer first: "Authorization: Bearer x" would otherwise mask only the word "Bearer".
-    text = _SECRET_PATTERNS[2].sub(r"\1***", text)
-    text = _SECRET_PATTERNS[0].sub(r"\1\2***", text)
-    return _SECRET_PATTERNS[1].sub(r"\1***\3", text)
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
 
 
-# --- engine errors ------------------------------------------------------------------------------
+def engine_error_of(exc: BaseException | None) -> EngineError | None:
+    """The :class:`EngineError` behind an exception (itself, or its cause or context), if any.
 
-# Request timeout, too early, throttled: the same request may succeed later. Every 5xx too.
-_RETRYABLE_4XX = frozenset({408, 425, 429})
-
-
-def status_is_retryable(status: int) -> bool:
-    """Whether an HTTP status means the same request may succeed later (408, 425, 429, 5xx).
-
-    :param status: the HTTP status code.
+    :param exc: any exception, possibly a fail-fast wrapper raised ``from`` an engine error.
     """
-    return status in _RETRYABLE_4XX or status >= 500
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date); None if absent or unreadable.
-
-    :param value: the header's value.
-    :param now: the current time (for HTTP dates); defaults to now in UTC.
-    """
-    if not value:
+    if exc is None:
         return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max((when - (now or datetime.now(timezone.utc))).total_seconds(), 0.0)
-
-
-class EngineError(Exception):
-    """A report engine failed; the message names the engine and says whether a retry may help.
-
-    :param engine: the engine's type (obiee, powerbi, ssrs, midas).
-    :param message: what went wrong (never a credential).
-    :param retryable: whether the same request may succeed later.
-    :param retry_after: seconds the engine asked us to wait, if it said.
-    """
-
-    code = "ENGINE_ERROR"
-
-    def __init__(self, engine: str, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
-        self.engine = engine
-        self.detail = message
-        self.retryable = retryable
-        self.retry_after = retry_after
-        if retryable:
-            hint = "retryable" + (f", retry after {retry_after:g} s" if retry_after is not None else "")
-        else:
-            hint = "not retryable"
-        super().__init__(mask_secrets(f"{engine}: {message} ({hint})"))
-
-
-class EngineHttpError(EngineError):
-    """The engine answered with an HTTP error status.
-
-    :param engine: the engine's type.
-    :param status: the HTTP status code.
-    :param method: the request's method.
-    :param path: the request's path (no query string, which may carry parameter values).
-    :param detail: the engine's own explanation, shortened.
-    :param retryable: overrides the status's default (for engines that report permanent
-        errors with a 500, or a retryable failure inside a 200).
-    :param retry_after: seconds from the ``Retry-After`` header.
-    """
-
-    def __init__(
-        self,
-        engine: str,
-        status: int,
-        method: str,
-        path: str,
-        detail: str = "",
-        *,
-        retryable: bool | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        self.status = status
-        self.code = f"HTTP_{status}"
-        detail = " ".join(detail.split())[:300]
-        message = f"HTTP {status} on {method} {path}" + (f": {detail}" if detail else "")
-        super().__init__(
-            engine,
-            message,
-            retryable=status_is_retryable(status) if retryable is None else retryable,
-            retry_after=retry_after,
-        )
-
-
-class EngineConnectionError(EngineError, ConnectionError):
-    """The engine could not be reached (refused, reset, DNS). Always retryable."""
-
-    code = "CONNECTION"
-
-    def __init__(self, engine: str, message: str) -> None:
-        super().__init__(engine, message, retryable=True)
-
-
-class EngineTimeout(EngineError, TimeoutError):
-    """The engine did not answer, or did not finish, in time. Always retryable."""
-
-    code = "TIMEOUT"
-
-    def __init__(self, engine: str, message: str) -> None:
-        super().__init__(engine, message, retryable=True)
-
-
-class EngineJobFailed(EngineError):
-    """The engine accepted the export or job but reports that it failed."""
-
-    code = "ENGINE_JOB_FAILED"
-
-
-class EngineResponseError(EngineError):
-    """The engine's answer is not what its API promises (no document part, an HTML page for a PDF)."""
-
-    code = "ENGINE_RESPONSE"
-
-    def __init__(self, engine: str, message: str) -> None:
-        super().__init__(engine, message, retryable=False)
-
-
-class EngineTransferError(EngineError):
-    """The document arrived damaged: cut short, or not the size and digest the engine announced.
-
-    Retryable: the engine produced the document, only the transfer failed, and a new try fetches it again.
-    """
-
-    code = "ENGINE_TRANSFER"
-
-    def __init__(self, engine: str, message: str) -> None:
-        super().__init__(engine, message, retryable=True)
-
-
-class EngineSqlError(EngineError):
-    """The database rejected the report's SQL itself (syntax, a missing table or column, a bad cast). Never retryable.
-
-    :param sql_file: the report's SQL file (under include/sql).
-    :param cause: the database driver's exception.
-    """
-
-    code = "SQL_ERROR"
-
-    def __init__(self, sql_file: str, cause: BaseException) -> None:
-        detail = " ".join(str(cause).split()) or type(cause).__name__
-        super().__init__("sql", f"{sql_file}: {type(cause).__name__}: {detail}", retryable=False)
+    return next((link for link in cause_chain(exc) if isinstance(link, EngineError)), None)
 
 
 # DB-API classes for a fault of the statement (syntax, a missing table, column or privilege, a
@@ -227,63 +109,6 @@ def sql_error_is_permanent(exc: BaseException) -> bool:
     if names & _PERMANENT_SQL_ERRORS:
         return True
     return getattr(exc, "sqlite_errorname", None) == "SQLITE_ERROR"
-
-
-_ENGINE_ERRORS: dict[str, type[EngineError]] = {}
-
-
-def engine_error_to_dict(error: EngineError) -> dict:
-    """An engine error as JSON-able data (a trigger hands it to the task in its event).
-
-    :param error: the error.
-    """
-    return {
-        "type": type(error).__name__,
-        "engine": error.engine,
-        "detail": error.detail,
-        "retryable": error.retryable,
-        "retry_after": error.retry_after,
-        "status": getattr(error, "status", None),
-    }
-
-
-def engine_error_from_dict(data: dict) -> EngineError:
-    """Rebuild an engine error from :func:`engine_error_to_dict`'s data.
-
-    :param data: the data.
-    """
-    if not _ENGINE_ERRORS:
-        _ENGINE_ERRORS.update({cls.__name__: cls for cls in (EngineError, *_subclasses(EngineError))})
-    cls = _ENGINE_ERRORS.get(data.get("type", ""), EngineError)
-    error = cls.__new__(cls)
-    EngineError.__init__(
-        error, data["engine"], data["detail"], retryable=bool(data["retryable"]), retry_after=data.get("retry_after")
-    )
-    if data.get("status") is not None:
-        error.status = int(data["status"])
-        error.code = f"HTTP_{error.status}"
-    return error
-
-
-def _subclasses(cls: type) -> list[type]:
-    found = []
-    for sub in cls.__subclasses__():
-        found += [sub, *_subclasses(sub)]
-    return found
-
-
-def engine_error_of(exc: BaseException | None) -> EngineError | None:
-    """The :class:`EngineError` behind an exception (itself, or its cause or context), if any.
-
-    :param exc: any exception, possibly a fail-fast wrapper raised ``from`` an engine error.
-    """
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, EngineError):
-            return exc
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
-    return None
 
 
 def classify(exc: BaseException, *, non_retryable: bool = False) -> ErrorInfo:

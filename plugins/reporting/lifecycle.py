@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """Where a report request stands."""
 
     PENDING = "PENDING"
@@ -24,9 +24,6 @@ class Status(str, Enum):
     """Stopped; the error log says why and whether a retry may help."""
     DUPLICATE = "DUPLICATE"
     """The same report and parameters were already re-sent in this retry session."""
-
-    def __str__(self) -> str:
-        return self.value
 
 
 S = Status
@@ -56,7 +53,7 @@ class IllegalTransition(ValueError):
         self.old = old
         self.new = new
         try:
-            allowed = ", ".join(sorted(TRANSITIONS[Status(old)]))
+            allowed = ", ".join(sorted(TRANSITIONS[Status(old)])) if old is not None else ""
         except ValueError:
             allowed = ""
         super().__init__(f"a request cannot move from {old} to {new} (allowed from {old}: {allowed or 'none'})")

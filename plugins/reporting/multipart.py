@@ -7,7 +7,7 @@ the document; documents reach hundreds of megabytes, so the body is never buffer
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 _NAME = re.compile(r'(?i)(?:^|;)\s*name\s*=\s*"?([^";]+)"?')
@@ -71,7 +71,7 @@ def copy_part(chunks: Iterable[bytes], boundary: bytes, name: str, sink: BinaryI
             end = buffer.find(b"\r\n\r\n")
             if end >= 0:
                 headers = _part_headers(buffer[:end])
-                buffer = buffer[end + 4:]
+                buffer = buffer[end + 4 :]
                 if found is None and _part_name(headers) == name:
                     found, keeping = headers, True
                 in_headers = False
@@ -85,7 +85,7 @@ def copy_part(chunks: Iterable[bytes], boundary: bytes, name: str, sink: BinaryI
                 if keeping:
                     sink.write(buffer[:at])
                     keeping = False
-                buffer = buffer[at + len(delimiter):]
+                buffer = buffer[at + len(delimiter) :]
                 if buffer.startswith(b"--"):
                     break
                 in_headers = True
@@ -105,7 +105,7 @@ def copy_part(chunks: Iterable[bytes], boundary: bytes, name: str, sink: BinaryI
     return found
 
 
-def _next(source) -> bytes | None:
+def _next(source: Iterator[bytes]) -> bytes | None:
     for chunk in source:
         if chunk:
             return chunk

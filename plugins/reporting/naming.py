@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,9 +33,7 @@ def template_fields(template: str) -> list[str]:
     return [field for _, field, _, _ in parsed if field is not None]
 
 
-def check_template(
-    template: str, parameter_names: set[str] | frozenset[str], kind: str = "filename"
-) -> None:
+def check_template(template: str, parameter_names: set[str] | frozenset[str], kind: str = "filename") -> None:
     """Refuse a template that uses a field no run can fill, or whose literal text is unsafe.
 
     :param template: the template.
@@ -119,11 +117,7 @@ def render_filename(template: str, context: NamingContext, fmt: str) -> str:
     :param context: the run's naming context.
     :param fmt: the artifact format (``pdf``, ``xlsx``, ``csv``).
     """
-    values = _safe_values(context, fmt)
-    try:
-        name = template.format_map(values)
-    except (KeyError, IndexError, ValueError, AttributeError) as exc:
-        raise TemplateError(f"template {template!r} cannot be rendered: {exc}") from None
+    name = _render(template, context, fmt, safe_component)
     if not name or name in {".", ".."} or "/" in name or "\\" in name or "\x00" in name:
         raise TemplateError(f"template {template!r} renders to an unsafe file name {name!r}")
     if any(ord(ch) < 32 for ch in name):
@@ -173,11 +167,7 @@ def render_key(template: str, context: NamingContext, fmt: str) -> str:
     :param context: the run's naming context.
     :param fmt: the artifact format.
     """
-    values = _safe_values(context, fmt)
-    try:
-        key = template.format_map(values)
-    except (KeyError, IndexError, ValueError, AttributeError) as exc:
-        raise TemplateError(f"template {template!r} cannot be rendered: {exc}") from None
+    key = _render(template, context, fmt, safe_component)
     segments = key.split("/")
     for segment in segments:
         if not segment or segment in {".", ".."} or "\\" in segment or any(ord(ch) < 32 for ch in segment):
@@ -198,7 +188,7 @@ def render_header(template: str, context: NamingContext, fmt: str) -> str:
     :param context: the run's naming context.
     :param fmt: the artifact format (``pdf``, or ``all`` for a message with several files).
     """
-    text = _render_raw(template, context, fmt)
+    text = _render(template, context, fmt, str)
     bad = sorted({repr(ch) for ch in text if ord(ch) < 32 or ord(ch) == 127})
     if bad:
         raise TemplateError(
@@ -217,22 +207,17 @@ def render_text(template: str, context: NamingContext, fmt: str) -> str:
     :param context: the run's naming context.
     :param fmt: the artifact format, or ``all``.
     """
-    return _render_raw(template, context, fmt, escape=True)
+    return _render(template, context, fmt, html.escape)
 
 
-def _safe_values(context: NamingContext, fmt: str) -> dict[str, Any]:
-    return {
-        "report_id": safe_component(context.report_id),
-        "run_date": safe_component(context.run_date),
-        "request_id": safe_component(context.request_id),
-        "title": safe_component(context.title),
-        "format": safe_component(fmt),
-        "params": {k: safe_component(str(v)) for k, v in context.params.items()},
-    }
+def _render(template: str, context: NamingContext, fmt: str, quote: Callable[[str], str]) -> str:
+    """Fill a template with the run's values, each passed through ``quote`` first.
 
-
-def _render_raw(template: str, context: NamingContext, fmt: str, escape: bool = False) -> str:
-    quote = html.escape if escape else str
+    :param template: the template.
+    :param context: the run's naming context.
+    :param fmt: the artifact format (or the formats of a message, joined).
+    :param quote: what makes a value safe where it lands (sanitise, HTML-escape, or nothing).
+    """
     values = {
         "report_id": quote(context.report_id),
         "run_date": quote(context.run_date),

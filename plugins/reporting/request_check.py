@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from reporting.definition import InvalidParameters, ReportDefinition
+from reporting.errors import ProblemsError
 from reporting.targets import InvalidDistribution, resolve_targets
+
 
 @dataclass(frozen=True)
 class CheckedRequest:
@@ -23,12 +25,8 @@ class CheckedRequest:
     distribution: Any
 
 
-class RequestRejected(ValueError):
+class RequestRejected(ProblemsError):
     """A request does not fit its definition; ``problems`` names each field."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(problems))
 
 
 def check_request(

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from reporting.definition import EmailTarget, LocalTarget, ReportDefinition, Target
+from reporting.errors import ProblemsError
 from reporting.loader import validation_messages
 from reporting.naming import RENDERERS, NamingContext, TemplateError, check_template
 
@@ -22,12 +23,8 @@ _TARGETS = TypeAdapter(list[Target])
 _TARGET = TypeAdapter(Target)
 
 
-class InvalidDistribution(ValueError):
+class InvalidDistribution(ProblemsError):
     """A request's distribution does not fit the definition; ``problems`` names each field."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(problems))
 
 
 def target_from_spec(spec: Mapping[str, Any]) -> Target:
@@ -46,8 +43,13 @@ def resolve_targets(definition: ReportDefinition, overrides: Any) -> list[dict[s
     :raises InvalidDistribution: with every problem, each naming its field path.
     """
     own = [
-        {"key": definition.target_key(i), "index": i, "origin": "definition", "type": t.type,
-         "spec": t.model_dump(mode="json")}
+        {
+            "key": definition.target_key(i),
+            "index": i,
+            "origin": "definition",
+            "type": t.type,
+            "spec": t.model_dump(mode="json"),
+        }
         for i, t in enumerate(definition.distribution)
     ]
     if overrides in (None, [], {}):
@@ -65,8 +67,11 @@ def resolve_targets(definition: ReportDefinition, overrides: Any) -> list[dict[s
         targets = _TARGETS.validate_python(raw)
     except ValidationError as exc:
         raise InvalidDistribution(
-            problems + [f"distribution.targets{m}" if m.startswith("[") else f"distribution.targets: {m}"
-                        for m in validation_messages(exc, raw)]
+            problems
+            + [
+                f"distribution.targets{m}" if m.startswith("[") else f"distribution.targets: {m}"
+                for m in validation_messages(exc, raw)
+            ]
         ) from None
     names = frozenset(definition.parameters)
     added = []
@@ -83,8 +88,15 @@ def resolve_targets(definition: ReportDefinition, overrides: Any) -> list[dict[s
         if key in taken:
             problems.append(f"{where}.name: {key!r} is already a target of this run")
         taken.add(key)
-        added.append({"key": key, "index": None, "origin": "request", "type": target.type,
-                      "spec": target.model_dump(mode="json")})
+        added.append(
+            {
+                "key": key,
+                "index": None,
+                "origin": "request",
+                "type": target.type,
+                "spec": target.model_dump(mode="json"),
+            }
+        )
     if problems:
         raise InvalidDistribution(problems)
     return added if mode == "replace" else own + added
@@ -106,7 +118,7 @@ def check_rendering(definition: ReportDefinition, targets: list[dict[str, Any]],
         formats = list(target.formats or definition.formats)
         for field, template, kind in target.templates():
             # A message carries every format at once; file names and keys are per format.
-            for fmt in ([", ".join(formats)] if isinstance(target, EmailTarget) else formats):
+            for fmt in [", ".join(formats)] if isinstance(target, EmailTarget) else formats:
                 try:
                     RENDERERS[kind](template, naming, fmt)
                 except TemplateError as exc:

@@ -9,7 +9,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from reporting.errors import EngineError, EngineJobFailed, EngineTimeout, engine_error_to_dict
+from reporting.engine_errors import EngineError, EngineJobFailed, EngineTimeout, engine_error_to_dict
 
 # Polling errors in a row (5xx, 429, timeouts) tolerated before the task is woken to retry.
 MAX_TRANSIENT_ERRORS = 5

@@ -17,7 +17,7 @@ import pytest
 
 from operators.engines import SqlReportOperator
 from reporting.definition import ReportDefinition
-from reporting.renderers import RenderContext
+from reporting.render import RenderContext
 
 ROWS = 2_345
 
@@ -245,7 +245,8 @@ def test_nulls_and_exact_numbers_render_the_same_from_postgres_and_snowflake(
 def test_sql_naming_a_missing_table_is_a_non_retryable_sql_error(
     engine, pg_database, fake_snowflake, sql_dir, monkeypatch
 ):
-    from reporting.errors import EngineSqlError, classify
+    from reporting.engine_errors import EngineSqlError
+    from reporting.errors import classify
     from support.snowflake_streams import FAKE_SNOWFLAKE_CONN
 
     (sql_dir / "engine_rows.sql").write_text("SELECT id, label FROM no_such_table WHERE id > :min_id")

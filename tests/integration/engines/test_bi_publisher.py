@@ -19,7 +19,8 @@ from fake_engines.harness import claimed, closed_port, make_definition, set_conn
 from hooks.bi_publisher import BiPublisherHook
 from operators.bi_publisher import BiPublisherReportOperator
 from operators.engines import EngineRetryPolicy
-from reporting.errors import EngineConnectionError, EngineHttpError, EngineTimeout, classify
+from reporting.engine_errors import EngineConnectionError, EngineHttpError, EngineTimeout
+from reporting.errors import classify
 
 RUN_PATH = "/xmlpserver/services/rest/v1/reports/%2FFinance%2FSales%20Detail.xdo/run"
 ENGINE = {

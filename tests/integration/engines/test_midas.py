@@ -28,7 +28,8 @@ from fake_engines.harness import (
 from hooks.midas import MidasHook
 from operators.engines import EngineRetryPolicy
 from operators.midas import MidasReportOperator
-from reporting.errors import EngineConnectionError, EngineHttpError, EngineJobFailed, EngineTimeout, classify
+from reporting.engine_errors import EngineConnectionError, EngineHttpError, EngineJobFailed, EngineTimeout
+from reporting.errors import classify
 from triggers.midas import MidasJobTrigger
 
 ENGINE = {"type": "midas", "conn_id": "midas_test", "report": "risk_positions", "poll_interval": "1s", "timeout": "5s"}

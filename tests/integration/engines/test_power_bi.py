@@ -28,7 +28,8 @@ from fake_engines.harness import (
 from hooks.power_bi import PowerBiHook
 from operators.engines import EngineRetryPolicy
 from operators.power_bi import PowerBiReportOperator
-from reporting.errors import EngineHttpError, EngineJobFailed, EngineTimeout, classify
+from reporting.engine_errors import EngineHttpError, EngineJobFailed, EngineTimeout
+from reporting.errors import classify
 from triggers.power_bi import PowerBiExportTrigger
 
 ENGINE = {

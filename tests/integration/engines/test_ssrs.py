@@ -18,7 +18,8 @@ from fake_engines.harness import claimed, closed_port, make_definition, set_conn
 from hooks.ssrs import SsrsHook, render_url
 from operators.engines import EngineRetryPolicy
 from operators.ssrs import SsrsReportOperator
-from reporting.errors import EngineConnectionError, EngineHttpError, EngineTimeout, classify
+from reporting.engine_errors import EngineConnectionError, EngineHttpError, EngineTimeout
+from reporting.errors import classify
 
 ENGINE = {
     "type": "ssrs",

@@ -8,7 +8,7 @@ from airflow.sdk.definitions.retry_policy import RetryAction
 from airflow.sdk.exceptions import AirflowFailException
 
 from operators.engines import EngineRetryPolicy
-from reporting.errors import EngineHttpError, EngineTimeout
+from reporting.engine_errors import EngineHttpError, EngineTimeout
 
 
 def test_permanent_engine_errors_fail_without_retrying():

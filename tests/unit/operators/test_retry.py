@@ -9,7 +9,7 @@ from airflow.sdk.definitions.retry_policy import RetryAction
 
 from operators.retry import ReportRetryPolicy, exception_names, retry_args
 from reporting.definition import RetryPolicy
-from reporting.errors import EngineError
+from reporting.engine_errors import EngineError
 
 
 def test_seed_004_defaults():

@@ -20,7 +20,7 @@ from snowflake.connector.errors import NotSupportedError
 
 from operators.engines import SqlReportOperator
 from reporting.definition import ReportDefinition
-from reporting.renderers import RenderContext, open_renderer, render_all
+from reporting.render import RenderContext, open_renderer, render_all
 from support.snowflake_arrow import Column, as_rows, as_table, chunk
 
 COLUMNS = ["ID", "QTY", "LABEL", "DAY", "HAPPENED_AT", "AMOUNT"]

@@ -14,8 +14,9 @@ from snowflake.connector import errors as snowflake_errors
 from operators.engines import EngineRetryPolicy, SqlReportOperator
 from operators.retry import ReportRetryPolicy
 from reporting.definition import ReportDefinition
-from reporting.errors import EngineSqlError, classify, engine_error_from_dict, engine_error_to_dict
-from reporting.renderers import RenderContext
+from reporting.engine_errors import EngineSqlError, engine_error_from_dict, engine_error_to_dict
+from reporting.errors import classify
+from reporting.render import RenderContext
 
 
 def _sqlite_error(sql: str) -> sqlite3.Error:

@@ -9,7 +9,14 @@ from reporting.lifecycle import TERMINAL, TRANSITIONS, IllegalTransition, Status
 
 def test_status_is_a_str_enum_with_every_status():
     assert {s.value for s in Status} == {
-        "PENDING", "HELD", "IN_PROGRESS", "GENERATED", "DISTRIBUTED", "COMPLETED", "FAILED", "DUPLICATE",
+        "PENDING",
+        "HELD",
+        "IN_PROGRESS",
+        "GENERATED",
+        "DISTRIBUTED",
+        "COMPLETED",
+        "FAILED",
+        "DUPLICATE",
     }
     assert Status.PENDING == "PENDING" and str(Status.FAILED) == "FAILED"
     assert set(TRANSITIONS) == set(Status)
@@ -17,16 +24,25 @@ def test_status_is_a_str_enum_with_every_status():
 
 @pytest.mark.parametrize(
     ("old", "new"),
-    [("PENDING", "IN_PROGRESS"), ("PENDING", "HELD"), ("HELD", "IN_PROGRESS"), ("IN_PROGRESS", "GENERATED"),
-     ("GENERATED", "DISTRIBUTED"), ("DISTRIBUTED", "COMPLETED"), ("IN_PROGRESS", "FAILED"), ("FAILED", "IN_PROGRESS"),
-     ("PENDING", "DUPLICATE"), ("HELD", "DUPLICATE")],
+    [
+        ("PENDING", "IN_PROGRESS"),
+        ("PENDING", "HELD"),
+        ("HELD", "IN_PROGRESS"),
+        ("IN_PROGRESS", "GENERATED"),
+        ("GENERATED", "DISTRIBUTED"),
+        ("DISTRIBUTED", "COMPLETED"),
+        ("IN_PROGRESS", "FAILED"),
+        ("FAILED", "IN_PROGRESS"),
+        ("PENDING", "DUPLICATE"),
+        ("HELD", "DUPLICATE"),
+    ],
 )
 def test_the_design_moves_are_allowed(old, new):
     assert check_transition(old, new) == (Status(old), Status(new))
 
 
 def test_finished_requests_never_move():
-    assert TERMINAL == {Status.COMPLETED, Status.DUPLICATE}
+    assert {Status.COMPLETED, Status.DUPLICATE} == TERMINAL
     for status in TERMINAL:
         for new in Status:
             with pytest.raises(IllegalTransition):
@@ -44,7 +60,10 @@ def test_no_move_goes_backwards_along_the_happy_path():
 def test_the_error_names_both_states_and_the_allowed_ones():
     with pytest.raises(IllegalTransition) as caught:
         check_transition("GENERATED", "PENDING")
-    assert str(caught.value) == "a request cannot move from GENERATED to PENDING (allowed from GENERATED: DISTRIBUTED, FAILED, HELD)"
+    assert (
+        str(caught.value)
+        == "a request cannot move from GENERATED to PENDING (allowed from GENERATED: DISTRIBUTED, FAILED, HELD)"
+    )
     assert (caught.value.old, caught.value.new) == (Status.GENERATED, Status.PENDING)
 
 

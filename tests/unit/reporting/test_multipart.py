@@ -14,17 +14,19 @@ BOUNDARY = b"Boundary_4_543972006_1465550732053"
 
 def _body(document: bytes, preamble: bytes = b"") -> bytes:
     return (
-        preamble
-        + b"--" + BOUNDARY + b"\r\nContent-Type: application/json\r\n"
+        preamble + b"--" + BOUNDARY + b"\r\nContent-Type: application/json\r\n"
         b'Content-Disposition: form-data; name="ReportResponse"\r\n\r\n{"reportContentType":"application/pdf"}\r\n'
         b"--" + BOUNDARY + b"\r\nContent-Type: application/octet-stream\r\n"
         b'Content-Disposition: form-data; filename="xmlp1tmp"; size=9; name="ReportOutput"\r\n\r\n'
-        + document + b"\r\n--" + BOUNDARY + b"--\r\n"
+        + document
+        + b"\r\n--"
+        + BOUNDARY
+        + b"--\r\n"
     )
 
 
 def _chunks(data: bytes, size: int):
-    return (data[i:i + size] for i in range(0, len(data), size))
+    return (data[i : i + size] for i in range(0, len(data), size))
 
 
 @pytest.mark.parametrize("size", [1, 2, 7, 37, 64 * 1024])

@@ -164,9 +164,7 @@ def test_traversal_value_is_neutralised_to_a_flat_name() -> None:
 
 
 def test_every_context_field_is_sanitised() -> None:
-    evil = NamingContext(
-        report_id="../r", run_date="2026/03/01", request_id="a/b", title="Sales / Summary", params={}
-    )
+    evil = NamingContext(report_id="../r", run_date="2026/03/01", request_id="a/b", title="Sales / Summary", params={})
     name = render_filename("{report_id}_{run_date}_{request_id}_{title}.{format}", evil, "../csv")
     assert name == "_r_2026_03_01_a_b_Sales _ Summary._csv"
 

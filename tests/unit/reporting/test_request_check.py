@@ -42,8 +42,18 @@ def test_no_parameters_and_no_overrides_use_the_definition(definitions):
         ("sales_summary", {"colour": "red"}, None, "parameters.colour: not a parameter of report 'sales_summary'"),
         ("sales_summary", ["EMEA"], None, "parameters: must be a JSON object, got list"),
         ("sales_summary", {}, [{"type": "local"}], "distribution.targets[0].path: field required"),
-        ("sales_summary", {}, [{"type": "ftp", "path": "/x"}], "distribution.targets[0]: input tag 'ftp' found using 'type'"),
-        ("sales_summary", {}, [{"type": "local", "path": "../etc"}], "distribution.targets[0].path: must be an absolute directory"),
+        (
+            "sales_summary",
+            {},
+            [{"type": "ftp", "path": "/x"}],
+            "distribution.targets[0]: input tag 'ftp' found using 'type'",
+        ),
+        (
+            "sales_summary",
+            {},
+            [{"type": "local", "path": "../etc"}],
+            "distribution.targets[0].path: must be an absolute directory",
+        ),
     ],
 )
 def test_rejections_name_the_field(definitions, report_id, parameters, distribution, problem):

@@ -22,12 +22,23 @@ BASE: dict[str, Any] = {
     "parameters": {"region": {"type": "string", "default": "ALL"}},
     "formats": ["csv", "pdf"],
     "distribution": [
-        {"type": "s3", "name": "lake", "conn_id": "aws_reports", "bucket": "reports-bucket",
-         "key": "finance/{run_date}/{params[region]}/{report_id}.{format}"},
+        {
+            "type": "s3",
+            "name": "lake",
+            "conn_id": "aws_reports",
+            "bucket": "reports-bucket",
+            "key": "finance/{run_date}/{params[region]}/{report_id}.{format}",
+        },
         {"type": "sftp", "name": "partner", "conn_id": "partner_sftp", "directory": "/upload/finance"},
         {"type": "smb", "name": "nas", "conn_id": "nas_smb", "share": "reports", "directory": "finance/daily"},
-        {"type": "email", "name": "mail", "conn_id": "smtp_reports", "to": ["cfo@example.com"],
-         "subject": "{title} {params[region]} {run_date}", "formats": ["pdf"]},
+        {
+            "type": "email",
+            "name": "mail",
+            "conn_id": "smtp_reports",
+            "to": ["cfo@example.com"],
+            "subject": "{title} {params[region]} {run_date}",
+            "formats": ["pdf"],
+        },
     ],
     "distribution_overrides": {
         "allowed_types": ["email", "s3", "local"],
@@ -69,19 +80,44 @@ def test_all_target_types_load_with_their_keys():
     ("path", "value", "expected"),
     [
         ("distribution.0.bucket", "Bad_Bucket", "distribution[0].bucket: is not a valid S3 bucket name"),
-        ("distribution.0.key", "/abs/{format}", "distribution[0].key: template '/abs/{format}' renders to an unsafe key"),
-        ("distribution.0.key", "a/../{format}", "distribution[0].key: template 'a/../{format}' renders to an unsafe key"),
+        (
+            "distribution.0.key",
+            "/abs/{format}",
+            "distribution[0].key: template '/abs/{format}' renders to an unsafe key",
+        ),
+        (
+            "distribution.0.key",
+            "a/../{format}",
+            "distribution[0].key: template 'a/../{format}' renders to an unsafe key",
+        ),
         ("distribution.0.key", "a/{secret}", "distribution[0].key: template 'a/{secret}': unknown field {secret}"),
         ("distribution.1.directory", "upload", "distribution[1].directory: must be an absolute directory path"),
         ("distribution.1.directory", "/upload/../etc", "distribution[1].directory: must not contain '..'"),
-        ("distribution.1.filename", "../{format}", "distribution[1].filename: template '../{format}' renders to an unsafe file name"),
+        (
+            "distribution.1.filename",
+            "../{format}",
+            "distribution[1].filename: template '../{format}' renders to an unsafe file name",
+        ),
         ("distribution.2.directory", "/abs", "distribution[2].directory: must be relative to the share"),
         ("distribution.2.directory", "a/\x00b", "distribution[2].directory: must not contain control characters"),
-        ("distribution.3.to", ["cfo@example.com\r\nBcc: x@evil.test"], "distribution[3].to: 'cfo@example.com\\r\\nBcc: x@evil.test' is not a single e-mail address"),
-        ("distribution.3.subject", "Report\r\nBcc: x@evil.test", "distribution[3].subject: template 'Report\\r\\nBcc: x@evil.test' renders to a header with control characters"),
+        (
+            "distribution.3.to",
+            ["cfo@example.com\r\nBcc: x@evil.test"],
+            "distribution[3].to: 'cfo@example.com\\r\\nBcc: x@evil.test' is not a single e-mail address",
+        ),
+        (
+            "distribution.3.subject",
+            "Report\r\nBcc: x@evil.test",
+            "distribution[3].subject: template 'Report\\r\\nBcc: x@evil.test' renders to a header"
+            " with control characters",
+        ),
         ("distribution.3.formats", ["xlsx"], "distribution[3].formats: 'xlsx' is not among the report's formats"),
         ("distribution.3.link_expiry", "30d", "distribution[3].link_expiry: must be between 1 minute and 7 days"),
-        ("distribution_overrides.allowed_types", ["ftp"], "distribution_overrides.allowed_types[0]: input should be 'local', 's3', 'sftp', 'smb' or 'email'"),
+        (
+            "distribution_overrides.allowed_types",
+            ["ftp"],
+            "distribution_overrides.allowed_types[0]: input should be 'local', 's3', 'sftp', 'smb' or 'email'",
+        ),
     ],
 )
 def test_bad_targets_are_refused_naming_the_field(tmp_path, path, value, expected):
@@ -106,7 +142,10 @@ def test_without_overrides_the_run_uses_the_definitions_targets():
     definition = ReportDefinition.model_validate(BASE)
     targets = resolve_targets(definition, None)
     assert [(t["key"], t["index"], t["origin"]) for t in targets] == [
-        ("lake", 0, "definition"), ("partner", 1, "definition"), ("nas", 2, "definition"), ("mail", 3, "definition"),
+        ("lake", 0, "definition"),
+        ("partner", 1, "definition"),
+        ("nas", 2, "definition"),
+        ("mail", 3, "definition"),
     ]
     assert S3Target.model_validate(targets[0]["spec"]).bucket == "reports-bucket"
 
@@ -129,15 +168,43 @@ def test_an_allowed_override_replaces_the_targets():
 @pytest.mark.parametrize(
     ("override", "problem"),
     [
-        ([{"type": "sftp", "conn_id": "smtp_reports", "directory": "/x"}], "distribution.targets[0].type: 'sftp' is not allowed"),
-        ([{"type": "s3", "conn_id": "other_aws", "bucket": "reports-bucket"}], "distribution.targets[0].conn_id: 'other_aws' is not an allowed connection"),
-        ([{"type": "email", "conn_id": "smtp_reports", "to": ["leak@evil.test"]}], "distribution.targets[0].to: 'leak@evil.test' is outside the allowed domains"),
-        ([{"type": "local", "path": "/mnt/nas/adhoc/../../etc"}], "distribution.targets[0].path: must not contain '..'"),
-        ([{"type": "local", "path": "/etc/cron.d"}], "distribution.targets[0].path: '/etc/cron.d' is not under an allowed path"),
-        ([{"type": "s3", "conn_id": "aws_reports", "bucket": "reports-bucket", "key": "../{format}"}], "distribution.targets[0].key: template '../{format}' renders to an unsafe key"),
-        ([{"type": "email", "conn_id": "smtp_reports", "to": ["a@example.com"], "subject": "x\nBcc: b@evil.test"}], "distribution.targets[0].subject: template 'x\\nBcc: b@evil.test' renders to a header with control characters"),
-        ([{"type": "email", "conn_id": "smtp_reports", "to": ["a@example.com"], "headers": {"Bcc": "b@evil.test"}}], "distribution.targets[0].headers: extra inputs are not permitted"),
-        ([{"type": "email", "name": "mail", "conn_id": "smtp_reports", "to": ["a@example.com"]}], "distribution.targets[0].name: 'mail' is already a target of this run"),
+        (
+            [{"type": "sftp", "conn_id": "smtp_reports", "directory": "/x"}],
+            "distribution.targets[0].type: 'sftp' is not allowed",
+        ),
+        (
+            [{"type": "s3", "conn_id": "other_aws", "bucket": "reports-bucket"}],
+            "distribution.targets[0].conn_id: 'other_aws' is not an allowed connection",
+        ),
+        (
+            [{"type": "email", "conn_id": "smtp_reports", "to": ["leak@evil.test"]}],
+            "distribution.targets[0].to: 'leak@evil.test' is outside the allowed domains",
+        ),
+        (
+            [{"type": "local", "path": "/mnt/nas/adhoc/../../etc"}],
+            "distribution.targets[0].path: must not contain '..'",
+        ),
+        (
+            [{"type": "local", "path": "/etc/cron.d"}],
+            "distribution.targets[0].path: '/etc/cron.d' is not under an allowed path",
+        ),
+        (
+            [{"type": "s3", "conn_id": "aws_reports", "bucket": "reports-bucket", "key": "../{format}"}],
+            "distribution.targets[0].key: template '../{format}' renders to an unsafe key",
+        ),
+        (
+            [{"type": "email", "conn_id": "smtp_reports", "to": ["a@example.com"], "subject": "x\nBcc: b@evil.test"}],
+            "distribution.targets[0].subject: template 'x\\nBcc: b@evil.test' renders to a header"
+            " with control characters",
+        ),
+        (
+            [{"type": "email", "conn_id": "smtp_reports", "to": ["a@example.com"], "headers": {"Bcc": "b@evil.test"}}],
+            "distribution.targets[0].headers: extra inputs are not permitted",
+        ),
+        (
+            [{"type": "email", "name": "mail", "conn_id": "smtp_reports", "to": ["a@example.com"]}],
+            "distribution.targets[0].name: 'mail' is already a target of this run",
+        ),
         ({"mode": "merge", "targets": []}, "distribution.mode: 'merge' is neither 'add' nor 'replace'"),
         ("s3://bucket", "distribution: must be a list of targets or {mode, targets}"),
     ],

@@ -1,4 +1,4 @@
-"""The BI engine definition models: defaults, parameter naming, and rejections that name their field path."""
+"""The engine definition models: defaults, parameter naming, and rejections that name their field path."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 import pytest
 import yaml
 
-from reporting.engines import MidasEngine, ObieeEngine, PowerBiEngine, SsrsEngine, check_document, parameter_text
+from reporting.definition.engines import MidasEngine, ObieeEngine, PowerBiEngine, SsrsEngine, parameter_text
 from reporting.loader import load_definitions
 
 GUID = "f089354e-8366-4e18-aea3-4cb4a3a50b48"
@@ -59,7 +59,14 @@ def test_engine_parameters_use_engine_names_and_text_values():
     engine = ObieeEngine(**ENGINES["obiee"], parameter_map={"region": "P_REGION"})
 
     values = engine.engine_parameters(
-        {"region": "EMEA", "as_of": date(2026, 1, 2), "at": datetime(2026, 1, 2, 3, 4), "full": True, "n": 3, "none": None}
+        {
+            "region": "EMEA",
+            "as_of": date(2026, 1, 2),
+            "at": datetime(2026, 1, 2, 3, 4),
+            "full": True,
+            "n": 3,
+            "none": None,
+        }
     )
 
     assert values == {"P_REGION": "EMEA", "as_of": "2026-01-02", "at": "2026-01-02T03:04:00", "full": "true", "n": "3"}
@@ -75,9 +82,19 @@ def test_engine_parameters_use_engine_names_and_text_values():
         ("powerbi", {"workspace_id": "finance"}, "engine.workspace_id", "'finance' is not a GUID"),
         ("powerbi", {"report_id": GUID[:-1]}, "engine.report_id", "is not a GUID"),
         ("midas", {"report": "risk positions"}, "engine.report", "must use only letters"),
-        ("midas", {"format_map": {"docx": "docx"}}, "engine.format_map.docx.[key]", "input should be 'pdf', 'xlsx' or 'csv'"),
+        (
+            "midas",
+            {"format_map": {"docx": "docx"}},
+            "engine.format_map.docx.[key]",
+            "input should be 'pdf', 'xlsx' or 'csv'",
+        ),
         ("midas", {"format_map": {"pdf": ""}}, "engine.format_map", "pdf: the engine's format name cannot be empty"),
-        ("ssrs", {"parameter_map": {"region": "bad name"}}, "engine.parameter_map", "region: 'bad name' is not a valid"),
+        (
+            "ssrs",
+            {"parameter_map": {"region": "bad name"}},
+            "engine.parameter_map",
+            "region: 'bad name' is not a valid",
+        ),
         ("ssrs", {"timeout": 0}, "engine.timeout", "must be longer than zero"),
         ("obiee", {"conn_id": ""}, "engine.conn_id", "string should have at least 1 character"),
         ("powerbi", {"poll_every": "1s"}, "engine.poll_every", "extra inputs are not permitted"),
@@ -95,25 +112,3 @@ def test_an_unknown_engine_type_is_named(project):
     [error] = _errors(project, {"type": "cognos", "conn_id": "x"})
 
     assert error.startswith("engine: ") and "'obiee'" in error and "'midas'" in error
-
-
-@pytest.mark.parametrize(
-    ("fmt", "head"), [("pdf", b"%PDF-1.4\n"), ("xlsx", b"PK\x03\x04\x14\x00"), ("csv", b"region,units\r\nEMEA,1")]
-)
-def test_documents_of_the_right_kind_pass(fmt, head):
-    check_document(fmt, head)
-
-
-@pytest.mark.parametrize(
-    ("fmt", "head", "problem"),
-    [
-        ("pdf", b"<html>sign in</html>", "not b'%PDF-'"),
-        ("xlsx", b"%PDF-1.4", "not b'PK\\x03\\x04'"),
-        ("csv", b"  <!DOCTYPE html><html>", "markup, not CSV"),
-        ("csv", b"", "empty csv document"),
-    ],
-)
-def test_documents_of_the_wrong_kind_are_refused(fmt, head, problem):
-    with pytest.raises(ValueError) as refused:
-        check_document(fmt, head)
-    assert problem in str(refused.value)

@@ -7,7 +7,7 @@ processor does, then checks the single error line ``<file>: <field path>: <probl
 from __future__ import annotations
 
 import copy
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from reporting.definition import (
 )
 from reporting.loader import load_definitions, parse_definition
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 REPORT_FILE = "include/reports/report.yaml"
 
 # The smallest definition the model accepts; each test changes one thing.
@@ -335,7 +335,9 @@ def test_default_not_matching_type(project: Path, kind: str, default: Any) -> No
 
 def test_default_not_in_allowed_values(project: Path) -> None:
     data = definition(("parameters", {"region": {"default": "MARS", "allowed_values": ["EMEA", "APAC"]}}))
-    assert_rejected(project, data, "parameters.region.default", "'MARS' is not one of the allowed values ['EMEA', 'APAC']")
+    assert_rejected(
+        project, data, "parameters.region.default", "'MARS' is not one of the allowed values ['EMEA', 'APAC']"
+    )
 
 
 def test_allowed_values_empty(project: Path) -> None:
@@ -762,7 +764,7 @@ def report_with(parameters: dict[str, Any]) -> ReportDefinition:
         ("date", "2026-03-01", date(2026, 3, 1)),
         ("date", date(2026, 3, 1), date(2026, 3, 1)),
         ("datetime", "2026-03-01T06:30:00", datetime(2026, 3, 1, 6, 30)),
-        ("datetime", "2026-03-01 06:30+00:00", datetime(2026, 3, 1, 6, 30, tzinfo=timezone.utc)),
+        ("datetime", "2026-03-01 06:30+00:00", datetime(2026, 3, 1, 6, 30, tzinfo=UTC)),
         ("datetime", datetime(2026, 3, 1, 6, 30), datetime(2026, 3, 1, 6, 30)),
     ],
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,18 +14,19 @@ import openpyxl
 import pytest
 from pypdf import PdfReader
 
-from reporting.renderers import (
+from reporting.render import (
     FORMATS,
     CsvRenderer,
     PdfRenderer,
     RenderContext,
+    Renderer,
     RenderResult,
     XlsxRenderer,
     open_renderer,
     render_all,
 )
 
-GENERATED_AT = datetime(2024, 5, 1, 6, 30, tzinfo=timezone.utc)
+GENERATED_AT = datetime(2024, 5, 1, 6, 30, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -76,7 +77,7 @@ def test_csv_writes_header_and_formatted_cells(tmp_path: Path, context: RenderCo
     path = tmp_path / "out.csv"
     columns = ["id", "name", "amount", "day", "seen_at", "active", "note"]
     rows = [
-        (1, "Zoë", Decimal("12.50"), date(2024, 1, 31), datetime(2024, 1, 31, 8, 5, tzinfo=timezone.utc), True, None),
+        (1, "Zoë", Decimal("12.50"), date(2024, 1, 31), datetime(2024, 1, 31, 8, 5, tzinfo=UTC), True, None),
         (2, 'He said "hi", then left', Decimal("1E+3"), None, datetime(2024, 2, 1, 23, 59, 59), False, "line1\nline2"),
         (3, None, Decimal("0E-10"), date(1850, 7, 4), None, None, 2.5),
     ]
@@ -336,10 +337,27 @@ def test_open_renderer_rejects_unknown_formats(tmp_path: Path, context: RenderCo
         open_renderer("docx", tmp_path / "r.docx", ["a"], context)
 
 
+def test_every_report_format_has_its_renderer(tmp_path: Path, context: RenderContext) -> None:
+    renderers = {fmt: open_renderer(fmt, tmp_path / f"r.{fmt}", ["a"], context) for fmt in FORMATS}
+    for renderer in renderers.values():
+        renderer.abort()
+
+    assert {fmt: type(r) for fmt, r in renderers.items()} == {
+        "pdf": PdfRenderer,
+        "xlsx": XlsxRenderer,
+        "csv": CsvRenderer,
+    }
+
+
+def test_a_renderer_for_a_format_reports_cannot_name_is_refused() -> None:
+    with pytest.raises(TypeError, match="'docx', which is not one of pdf, xlsx, csv"):
+
+        class DocxRenderer(Renderer):
+            format = "docx"
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_an_exception_inside_the_with_block_leaves_no_file(
-    tmp_path: Path, context: RenderContext, fmt: str
-) -> None:
+def test_an_exception_inside_the_with_block_leaves_no_file(tmp_path: Path, context: RenderContext, fmt: str) -> None:
     path = tmp_path / f"partial.{fmt}"
 
     with pytest.raises(KeyError), open_renderer(fmt, path, ["a"], context) as renderer:
@@ -352,9 +370,11 @@ def test_an_exception_inside_the_with_block_leaves_no_file(
 
 
 def test_rows_must_match_the_columns(tmp_path: Path, context: RenderContext) -> None:
-    with CsvRenderer(tmp_path / "r.csv", ["a", "b"], context) as renderer:
-        with pytest.raises(ValueError, match="1 values but the report has 2 columns"):
-            renderer.write_batch([(1, 2), (3,)])
+    with (
+        CsvRenderer(tmp_path / "r.csv", ["a", "b"], context) as renderer,
+        pytest.raises(ValueError, match="1 values but the report has 2 columns"),
+    ):
+        renderer.write_batch([(1, 2), (3,)])
 
     assert renderer.close().rows == 0
 

@@ -1,8 +1,8 @@
-"""Definition models of the BI engines that render a report themselves (OBIEE, Power BI, SSRS, MIDAS).
+"""Engine models: how a report is generated (SQL through a connection, or one of the BI engines over HTTP).
 
-Each model names the Airflow connection, what to run on the engine, how the report's formats
-map onto the engine's format names and how its parameters are named there. The SQL engine
-stays in :mod:`reporting.definition`; every model here joins its ``Engine`` union.
+Each HTTP engine model names the Airflow connection, what to run on the engine, how the report's
+formats map onto the engine's format names and how its parameters are named there. Every model
+joins the ``Engine`` union, a discriminated union on ``type``.
 """
 
 from __future__ import annotations
@@ -10,27 +10,42 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from reporting.definition.base import DefinitionModel, ReportFormat, matching
 from reporting.durations import Duration
-
-ReportFormat = Literal["pdf", "xlsx", "csv"]
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _ENGINE_PARAM = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:\-]{0,127}$")
 _MIDAS_REPORT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
-# Leading bytes of each document type; an HTML login or error page sent with 200 fails this check.
-_MAGIC = {"pdf": (b"%PDF-",), "xlsx": (b"PK\x03\x04",)}
-_MARKUP = (b"<!doctype", b"<html", b"<?xml")
 
 
-class _EngineModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+class SqlEngine(DefinitionModel):
+    """Run a SQL file through a common-sql connection and render its rows.
+
+    :param conn_id: the Airflow connection the query runs on.
+    :param sql: the SQL file, relative to ``include/sql/``, with ``:name`` bind parameters.
+    :param batch_size: rows fetched per round trip; memory stays at about one batch.
+    """
+
+    type: Literal["sql"]
+    conn_id: str = Field(min_length=1)
+    sql: str = Field(min_length=1)
+    batch_size: int = Field(default=10_000, ge=1, le=1_000_000)
+
+    @field_validator("sql")
+    @classmethod
+    def _relative_sql_path(cls, value: str) -> str:
+        if value.startswith(("/", "\\")) or ".." in value.replace("\\", "/").split("/"):
+            raise ValueError("must be a path inside include/sql/ (no absolute path, no '..')")
+        if not value.endswith(".sql"):
+            raise ValueError("must name a .sql file")
+        return value
 
 
-class HttpEngine(_EngineModel):
+class HttpEngine(DefinitionModel):
     """Fields every HTTP report engine shares.
 
     :param conn_id: the Airflow connection holding the engine's URL and credentials.
@@ -179,25 +194,7 @@ class MidasEngine(HttpEngine):
     @field_validator("report")
     @classmethod
     def _report_name(cls, value: str) -> str:
-        if not _MIDAS_REPORT.match(value):
-            raise ValueError("must use only letters, digits, '_', '.' and '-' (at most 128)")
-        return value
+        return matching(_MIDAS_REPORT, value, "must use only letters, digits, '_', '.' and '-' (at most 128)")
 
 
-HTTP_ENGINES = (ObieeEngine, PowerBiEngine, SsrsEngine, MidasEngine)
-
-
-def check_document(fmt: str, head: bytes) -> None:
-    """Refuse a download whose first bytes are not a document of the expected format.
-
-    :param fmt: pdf, xlsx or csv.
-    :param head: the first bytes received (at least 8 when the file is that long).
-    :raises ValueError: naming what was expected and what came instead.
-    """
-    if not head:
-        raise ValueError(f"the engine returned an empty {fmt} document")
-    magic = _MAGIC.get(fmt)
-    if magic is not None and not head.startswith(magic):
-        raise ValueError(f"the engine's {fmt} document starts with {head[:16]!r}, not {magic[0]!r}")
-    if fmt == "csv" and head.lstrip().lower().startswith(_MARKUP):
-        raise ValueError(f"the engine returned markup, not CSV: {head[:16]!r}")
+Engine = Annotated[SqlEngine | ObieeEngine | PowerBiEngine | SsrsEngine | MidasEngine, Field(discriminator="type")]

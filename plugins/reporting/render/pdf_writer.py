@@ -93,9 +93,7 @@ class PageContent:
         :param height: height in points.
         :param color: fill colour as (red, green, blue), each 0 to 1.
         """
-        self._graphics.append(
-            f"{_rgb(color)} rg {_number(x)} {_number(y)} {_number(width)} {_number(height)} re f\n"
-        )
+        self._graphics.append(f"{_rgb(color)} rg {_number(x)} {_number(y)} {_number(width)} {_number(height)} re f\n")
 
     def text(self, x: float, y: float, text: str, font: str, size: float, color: Rgb = (0.0, 0.0, 0.0)) -> None:
         """Draw one line of text.
@@ -191,10 +189,13 @@ class StreamingPdfWriter:
             self._write(b"\n" + kids.encode("ascii"))
         self._write(b"\n] >>\nendobj\n")
         self._write_xref_and_trailer()
-        self._file.close()
+        self._close_file()
 
     def abort(self) -> None:
         """Close the file, if open, without finishing it (the caller removes it)."""
+        self._close_file()
+
+    def _close_file(self) -> None:
         if self._file is not None:
             self._file.close()
 
@@ -206,8 +207,13 @@ class StreamingPdfWriter:
         self._object(_CATALOG, b"<< /Type /Catalog /Pages %d 0 R >>" % _PAGES)
         self._object(
             _INFO,
-            b"<< /Title " + _text_string(self._title) + b" /Producer " + _text_string(self._producer)
-            + b" /CreationDate " + _pdf_date(self._created_at) + b" >>",
+            b"<< /Title "
+            + _text_string(self._title)
+            + b" /Producer "
+            + _text_string(self._producer)
+            + b" /CreationDate "
+            + _pdf_date(self._created_at)
+            + b" >>",
         )
         fonts = " ".join(f"/{self.fonts[name]} {_FIRST_FONT_OBJECT + i} 0 R" for i, name in enumerate(self._font_names))
         self._object(_RESOURCES, f"<< /Font << {fonts} >> /ProcSet [/PDF /Text] >>".encode("ascii"))
@@ -218,6 +224,8 @@ class StreamingPdfWriter:
             )
 
     def _write(self, data: bytes) -> None:
+        if self._file is None:
+            raise RuntimeError(f"{self.path}: nothing is written before the first page is added")
         self._file.write(data)
         self._position += len(data)
 
@@ -240,9 +248,15 @@ class StreamingPdfWriter:
         for offset in self._offsets:
             self._write(b"%010d 00000 n \n" % offset)
         # A stable /ID (readers use it to tell files apart) from what the file is of.
-        digest = hashlib.md5(
-            f"{self._title}|{self._created_at.isoformat()}|{self.pages}|{self._position}".encode(), usedforsecurity=False
-        ).hexdigest().upper().encode("ascii")
+        digest = (
+            hashlib.md5(
+                f"{self._title}|{self._created_at.isoformat()}|{self.pages}|{self._position}".encode(),
+                usedforsecurity=False,
+            )
+            .hexdigest()
+            .upper()
+            .encode("ascii")
+        )
         self._write(
             b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R /ID [<%s> <%s>] >>\nstartxref\n%d\n%%%%EOF\n"
             % (count, _CATALOG, _INFO, digest, digest, xref)

@@ -10,14 +10,15 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from reporting.pdf_writer import StreamingPdfWriter
+from reporting.render.pdf_writer import StreamingPdfWriter
 
 CREATED = datetime(2026, 11, 20, 6, 30, tzinfo=timezone(timedelta(hours=-5)))
 
 
 def _write(path: Path, pages: int, title: str = "Ledger") -> StreamingPdfWriter:
-    writer = StreamingPdfWriter(path, page_size=(595.28, 841.89), fonts=("Helvetica", "Helvetica-Bold"),
-                                title=title, created_at=CREATED)
+    writer = StreamingPdfWriter(
+        path, page_size=(595.28, 841.89), fonts=("Helvetica", "Helvetica-Bold"), title=title, created_at=CREATED
+    )
     for number in range(1, pages + 1):
         page = writer.new_page()
         page.fill_rect(36, 700, 523.28, 14, (0.851, 0.851, 0.851))
@@ -58,7 +59,7 @@ def test_cross_reference_table_points_at_every_object(tmp_path: Path) -> None:
     assert entries[0] == (b"0000000000", b"65535", b"f")
     for number, (offset, _, kind) in enumerate(entries[1:], start=1):
         assert kind == b"n"
-        assert data[int(offset):].startswith(b"%d 0 obj\n" % number), f"object {number}"
+        assert data[int(offset) :].startswith(b"%d 0 obj\n" % number), f"object {number}"
     assert re.search(rb"/Size %d " % count, data)
 
 
@@ -71,8 +72,8 @@ def test_page_contents_are_compressed_streams_of_the_stated_length(tmp_path: Pat
     assert len(streams) == 2
     for match in re.finditer(rb"<< /Length (\d+) /Filter /FlateDecode >>\nstream\n", data):
         length = int(match.group(1))
-        body = data[match.end(): match.end() + length]
-        assert data[match.end() + length:].startswith(b"\nendstream")
+        body = data[match.end() : match.end() + length]
+        assert data[match.end() + length :].startswith(b"\nendstream")
         assert b"BT\n" in zlib.decompress(body)
 
 
@@ -97,8 +98,9 @@ def test_the_file_is_opened_with_the_first_page_and_abort_closes_it(tmp_path: Pa
 
 
 def test_a_document_without_pages_is_refused(tmp_path: Path) -> None:
-    writer = StreamingPdfWriter(tmp_path / "none.pdf", page_size=(100, 100), fonts=("Helvetica",), title="t",
-                                created_at=CREATED)
+    writer = StreamingPdfWriter(
+        tmp_path / "none.pdf", page_size=(100, 100), fonts=("Helvetica",), title="t", created_at=CREATED
+    )
 
-    with pytest.raises(ValueError, match="none.pdf: a PDF needs at least one page"):
+    with pytest.raises(ValueError, match=r"none\.pdf: a PDF needs at least one page"):
         writer.close()

@@ -1,0 +1,60 @@
+"""Names shared across the project: the DAG and run id prefixes, trigger types, audit components and event types."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+DAG_PREFIX = "report__"
+"""Every report's DAG id is this prefix and the report id (``report__sales_summary``)."""
+
+ADHOC_RUN_PREFIX = "adhoc__"
+"""The run id of a report run the intake starts is this prefix and the request id."""
+
+
+class TriggerType(StrEnum):
+    """What started a report request (the worktable's ``trigger_type``)."""
+
+    ADHOC = "ADHOC"
+    """An ad hoc request taken in by the intake."""
+    SCHEDULED = "SCHEDULED"
+    """The report's own schedule (or a backfill of it)."""
+    MANUAL = "MANUAL"
+    """Someone triggered the DAG by hand."""
+    API = "API"
+    """A client triggered the DAG through the Airflow REST API."""
+    RETRY = "RETRY"
+    """The retry DAG re-sent a held request."""
+
+
+class Component(StrEnum):
+    """The part of the system that writes an audit or error row."""
+
+    INTAKE = "INTAKE"
+    ORCHESTRATOR = "ORCHESTRATOR"
+    ENGINE = "ENGINE"
+    DISTRIBUTOR = "DISTRIBUTOR"
+    NOTIFIER = "NOTIFIER"
+
+
+class EventType(StrEnum):
+    """The kinds of row in a request's audit trail (``event_type``)."""
+
+    STATUS_CHANGE = "STATUS_CHANGE"
+    """The request moved from one status to another."""
+    DELIVERY = "DELIVERY"
+    """One file reached one target."""
+    NOTIFICATION = "NOTIFICATION"
+    """An event went out on one channel (queue, e-mail or log)."""
+    RETRY = "RETRY"
+    """A task is retried, a held request is re-sent, or a re-sent request went through."""
+    ERROR = "ERROR"
+    """A failure was recorded in the error log."""
+
+
+class NotificationEvent(StrEnum):
+    """The events sent to the message queue and stakeholders (the event's ``event`` field)."""
+
+    COMPLETED = "report.completed"
+    """Every file of the request was delivered."""
+    FAILED = "report.failed"
+    """The request failed for good; sent on the dead-letter routing key."""

@@ -1,0 +1,51 @@
+"""The pydantic base model of every definition model, and the field rules several models share."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+ReportFormat = Literal["pdf", "xlsx", "csv"]
+
+CONN_ID = r"^[A-Za-z0-9_.\-]{1,250}$"
+"""The pattern of an Airflow connection id named by a target or a channel."""
+
+EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
+"""One e-mail address, with no list separators or display name."""
+
+
+class DefinitionModel(BaseModel):
+    """Frozen, whitespace-stripped, and refusing unknown keys: a typo in a definition is an error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def matching(pattern: re.Pattern[str], value: str, problem: str) -> str:
+    """Return ``value`` if ``pattern`` matches it, else refuse it.
+
+    :param pattern: the rule, anchored.
+    :param value: the field's value.
+    :param problem: what the error says when it does not match.
+    """
+    if not pattern.match(value):
+        raise ValueError(problem)
+    return value
+
+
+def safe_directory(value: str, *, absolute: bool) -> str:
+    """Refuse traversal, NUL/control characters and (if asked) relative directories.
+
+    :param value: the directory as written in the definition.
+    :param absolute: whether it must start with ``/`` (or must not).
+    """
+    if any(ord(ch) < 32 for ch in value) or "\\" in value:
+        raise ValueError("must not contain control characters or backslashes")
+    if absolute and not value.startswith("/"):
+        raise ValueError("must be an absolute directory path")
+    if not absolute and value.startswith("/"):
+        raise ValueError("must be relative to the share (no leading '/')")
+    if ".." in value.split("/"):
+        raise ValueError("must not contain '..'")
+    return value

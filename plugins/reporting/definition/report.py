@@ -1,0 +1,174 @@
+"""The report definition: the model of one ``include/reports/*.yaml`` file."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+
+from reporting.constants import DAG_PREFIX
+from reporting.definition.base import DefinitionModel, ReportFormat, matching
+from reporting.definition.engines import Engine, HttpEngine
+from reporting.definition.notifications import Notifications
+from reporting.definition.overrides import OverridePolicy
+from reporting.definition.parameters import RESERVED_CONF_KEYS, InvalidParameters, ParameterSpec
+from reporting.definition.retry import RetryPolicy
+from reporting.definition.schedule import Schedule
+from reporting.definition.targets import Target
+from reporting.durations import Duration
+from reporting.naming import TemplateError, check_template
+
+_ID = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
+_PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+class ReportDefinition(DefinitionModel):
+    """One report: what it runs, with which parameters, when, and where the files go.
+
+    :param id: the report id; the DAG is ``report__<id>``.
+    :param title: shown on the PDF and in the DAG list.
+    :param description: markdown shown as the DAG's documentation.
+    :param owner: the team answerable for the report (the DAG owner).
+    :param tags: DAG tags, besides ``report`` and the engine type.
+    :param engine: how the report is generated.
+    :param parameters: run parameters by name.
+    :param formats: the artifacts produced.
+    :param schedule: when it runs on its own; absent means manual/API/ad hoc only.
+    :param priority: 1 (lowest) to 10 (highest); higher runs first.
+    :param distribution: where the artifacts are delivered.
+    :param distribution_overrides: what a request's own distribution may add or replace.
+    :param notifications: who hears about runs.
+    :param retry: the retry policy of every task.
+    :param execution_timeout: the longest any one task may run.
+    """
+
+    id: str
+    title: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    owner: str = Field(min_length=1, max_length=100)
+    tags: list[str] = Field(default_factory=list)
+    engine: Engine
+    parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
+    formats: list[ReportFormat] = Field(min_length=1)
+    schedule: Schedule | None = None
+    priority: int = Field(default=5, ge=1, le=10)
+    distribution: list[Target] = Field(min_length=1)
+    distribution_overrides: OverridePolicy = Field(default_factory=OverridePolicy)
+    notifications: Notifications = Field(default_factory=Notifications)
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    execution_timeout: Duration = timedelta(hours=1)
+    run_timeout: Duration = timedelta(hours=6)
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        return matching(_ID, value, "must start with a lower-case letter and use only a-z, 0-9 and _ (at most 100)")
+
+    @field_validator("formats", mode="before")
+    @classmethod
+    def _lower_formats(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [v.lower() if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("formats")
+    @classmethod
+    def _unique_formats(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists a format twice")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _valid_tags(cls, value: list[str]) -> list[str]:
+        for tag in value:
+            if not tag or len(tag) > 100:
+                raise ValueError(f"tag {tag!r} must be 1-100 characters")
+        return value
+
+    @field_validator("parameters")
+    @classmethod
+    def _valid_parameter_names(cls, value: dict[str, ParameterSpec]) -> dict[str, ParameterSpec]:
+        for name in value:
+            if not _PARAM_NAME.match(name):
+                raise ValueError(f"parameter name {name!r} must be an identifier (letters, digits, _)")
+            if name in RESERVED_CONF_KEYS:
+                raise ValueError(f"parameter name {name!r} is reserved for request fields")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> ReportDefinition:
+        if self.execution_timeout <= timedelta(0):
+            raise _field_error("execution_timeout", "must be longer than zero")
+        if self.schedule is not None:
+            for name, spec in self.parameters.items():
+                if spec.required and spec.default is None:
+                    raise _field_error(
+                        f"parameters.{name}",
+                        "is required and has no default, so a scheduled run could never fill it",
+                    )
+        names = frozenset(self.parameters)
+        if isinstance(self.engine, HttpEngine):
+            for name in self.engine.parameter_map:
+                if name not in names:
+                    raise _field_error("engine.parameter_map", f"{name!r} is not a declared parameter")
+        seen_keys: dict[str, int] = {}
+        for index, target in enumerate(self.distribution):
+            for field, template, kind in target.templates():
+                try:
+                    check_template(template, names, kind)
+                except TemplateError as exc:
+                    raise _field_error(f"distribution[{index}].{field}", str(exc)) from None
+            for fmt in target.formats or ():
+                if fmt not in self.formats:
+                    raise _field_error(f"distribution[{index}].formats", f"{fmt!r} is not among the report's formats")
+            key = self.target_key(index)
+            if key in seen_keys:
+                raise _field_error(f"distribution[{index}].name", f"{key!r} is already used by target {seen_keys[key]}")
+            seen_keys[key] = index
+        return self
+
+    @property
+    def dag_id(self) -> str:
+        """The id of this report's DAG."""
+        return f"{DAG_PREFIX}{self.id}"
+
+    def target_key(self, index: int) -> str:
+        """The stable key of one distribution target (its ``name``, or ``<type>_<index>``).
+
+        :param index: the target's position in ``distribution``.
+        """
+        target = self.distribution[index]
+        return target.name or f"{target.type}_{index}"
+
+    def resolve_parameters(self, supplied: dict[str, Any] | None) -> dict[str, Any]:
+        """Merge a run's values with the defaults, coerce them, and refuse unknown or missing ones.
+
+        :param supplied: the run's parameter values (from the trigger form, conf or a request row).
+        """
+        supplied = dict(supplied or {})
+        problems: list[str] = []
+        unknown = sorted(set(supplied) - set(self.parameters))
+        problems.extend(f"parameters.{name}: not a parameter of report {self.id!r}" for name in unknown)
+        resolved: dict[str, Any] = {}
+        for name, spec in self.parameters.items():
+            value = supplied.get(name)
+            if value is None or value == "":
+                if spec.required and spec.default is None:
+                    problems.append(f"parameters.{name}: a value is required")
+                resolved[name] = spec.default
+                continue
+            try:
+                resolved[name] = spec.coerce(value)
+            except ValueError as exc:
+                problems.append(f"parameters.{name}: {exc}")
+        if problems:
+            raise InvalidParameters(problems)
+        return resolved
+
+
+def _field_error(path: str, message: str) -> ValueError:
+    # A model-level check has no location of its own; the loader prints this prefix as the path.
+    return ValueError(f"{path}: {message}")

@@ -1,0 +1,72 @@
+"""When a report runs on its own: a cron expression or preset, read in a time zone."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import field_validator
+
+from reporting.definition.base import DefinitionModel
+
+PRESETS = frozenset({"@once", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly", "@annually"})
+# minute, hour, day of month, month, day of week
+_CRON_BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+_CRON_FIELD = re.compile(r"^(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/\d+)?$")
+# the only words a field may hold: month and weekday names, and 'L' (last day of the month)
+_CRON_NAMES: tuple[frozenset[str], ...] = (
+    frozenset(),
+    frozenset(),
+    frozenset({"L"}),
+    frozenset({"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"}),
+    frozenset({"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}),
+)
+
+
+def _check_cron(expr: str) -> None:
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError(f"{expr!r} is neither a preset ({', '.join(sorted(PRESETS))}) nor a 5-field cron expression")
+    for text, (low, high), names, label in zip(
+        fields, _CRON_BOUNDS, _CRON_NAMES, ("minute", "hour", "day of month", "month", "day of week"), strict=True
+    ):
+        for part in text.split(","):
+            if not _CRON_FIELD.match(part) or any(
+                not word.isdigit() and word.upper() not in names for word in re.findall(r"[0-9A-Za-z]+", part)
+            ):
+                raise ValueError(f"{expr!r}: cron {label} field {text!r} is malformed")
+            for number in re.findall(r"(?<![/\d])\d+", part):
+                if not low <= int(number) <= high:
+                    raise ValueError(f"{expr!r}: cron {label} value {number} is outside {low}-{high}")
+
+
+class Schedule(DefinitionModel):
+    """When the report runs on its own.
+
+    :param cron: a 5-field cron expression or a preset such as ``@daily``.
+    :param timezone: the IANA time zone the cron is read in.
+    :param start_date: the first date the schedule may fire.
+    :param catchup: run the intervals missed since ``start_date``.
+    """
+
+    cron: str
+    timezone: str = "UTC"
+    start_date: date = date(2024, 1, 1)
+    catchup: bool = False
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        if value not in PRESETS:
+            _check_cron(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/London)") from None
+        return value
