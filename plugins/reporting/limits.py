@@ -24,6 +24,9 @@ MAX_ALIAS_EXPANSION = 20_000
 MAX_YAML_DEPTH = 50
 """The deepest nesting of lists and mappings, aliases expanded (definitions nest about 5 deep)."""
 
+MAX_NUMBER_CHARS = 100
+"""The longest number written in a definition (longer ones cost quadratic time to read)."""
+
 MAX_PARAMETERS = 200
 """The most parameters a definition may declare, and so the most a request may give."""
 
