@@ -90,7 +90,7 @@ def _short_int(value: int, limit: int) -> str:
     # str() refuses integers over 4,300 digits, and would be slow on them anyway.
     digits = math.floor(value.bit_length() * math.log10(2)) + 1
     if digits > limit:
-        return f"an integer of about {digits:,} digits"
+        return f"<an integer of about {digits:,} digits>"
     return repr(value)
 
 
