@@ -15,18 +15,19 @@ import os
 import re
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 from yaml.constructor import SafeConstructor
 from yaml.events import (
     AliasEvent,
-    CollectionEndEvent,
     Event,
+    MappingEndEvent,
     MappingStartEvent,
     ScalarEvent,
+    SequenceEndEvent,
     SequenceStartEvent,
 )
 from yaml.nodes import Node, ScalarNode
@@ -52,6 +53,8 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 # The first character of every plain scalar YAML 1.1 may resolve to an integer or a float.
 _NUMBER_START = frozenset("-+.0123456789")
+# The first characters of every plain scalar YAML 1.1 may resolve to something other than a string.
+_RESOLVED_START = frozenset(Resolver.yaml_implicit_resolvers) | {""}
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_\-]{1,60}")
 _MESSAGE_CHARS = 500
 _PATH_CHARS = 120
@@ -134,28 +137,31 @@ def _one_line(message: str) -> str:
     return text if len(text) <= _MESSAGE_CHARS else text[: _MESSAGE_CHARS - 1] + "…"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Frame:
     """One open list or mapping while streaming the events."""
 
     mapping: bool
     anchor: str | None
     start: int  # the expanded node count before this node
-    line: int
     items: int = 0  # child nodes seen; in a mapping, even positions are keys
     height: int = 0  # the deepest nesting below this node
-    key: str = ""  # the path part of the current key (in a mapping)
-    keys: dict[Any, int] = field(default_factory=dict)  # key -> the line it was first given on
+    key: str | None = None  # the current key as written (in a mapping); shown by _where() only
+    key_is_alias: bool = False
+    keys: dict[Any, int] | None = None  # key -> the line it was first given on (made on the first key)
 
     @property
     def expects_key(self) -> bool:
         return self.mapping and self.items % 2 == 0
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class _Anchor:
     size: int  # nodes, expanded
     height: int  # nesting levels, expanded
+
+
+_SCALAR = _Anchor(1, 0)
 
 
 class _EventCheck:
@@ -172,28 +178,34 @@ class _EventCheck:
 
     def feed(self, event: Event) -> None:
         if isinstance(event, ScalarEvent):
-            self._node_start(event)
-            self._scalar(event)
-            self._node_end(_Anchor(1, 0), event.anchor)
+            # The hot path (most events): count, and check only what may be a key or a number.
+            self._count()
+            parent = self.stack[-1] if self.stack else None
+            is_key = parent is not None and parent.mapping and parent.items % 2 == 0
+            if is_key or event.tag is not None or (event.implicit[0] and _may_be_unsafe_number(event.value)):
+                self._scalar(event, parent, is_key)
+            if event.anchor is not None:
+                self.anchors[event.anchor] = _SCALAR
+            if parent is not None:
+                parent.items += 1
         elif isinstance(event, MappingStartEvent | SequenceStartEvent):
-            self._node_start(event)
+            self._count()
             if len(self.stack) + 1 > MAX_YAML_DEPTH:
                 raise YamlBoundsError(f"{self._where()}: nested more than {MAX_YAML_DEPTH} levels deep (the limit)")
-            mapping = isinstance(event, MappingStartEvent)
-            line = event.start_mark.line + 1 if event.start_mark else 0
-            self.stack.append(_Frame(mapping, event.anchor, self.expanded - 1, line))
-        elif isinstance(event, CollectionEndEvent):
+            self.stack.append(_Frame(isinstance(event, MappingStartEvent), event.anchor, self.expanded - 1))
+        elif isinstance(event, MappingEndEvent | SequenceEndEvent):
             frame = self.stack.pop()
             self._node_end(_Anchor(self.expanded - frame.start, frame.height + 1), frame.anchor)
         elif isinstance(event, AliasEvent):
             self._alias(event)
 
-    def _node_start(self, event: Event) -> None:
+    def _count(self) -> None:
         self.nodes += 1
         self.expanded += 1
         if self.nodes > MAX_YAML_NODES:
             raise YamlBoundsError(f"more than {MAX_YAML_NODES:,} YAML nodes (values, lists and mappings): the limit")
-        self._check_expansion(event)
+        if self.expanded > MAX_ALIAS_EXPANSION:
+            self._too_many(None)
 
     def _node_end(self, node: _Anchor, anchor: str | None) -> None:
         if anchor is not None:
@@ -210,11 +222,12 @@ class _EventCheck:
                 f"{self._where()}: the alias *{_short(name)} refers to a node that contains it (a recursive structure)"
             )
         # An undefined alias is left to the loader, which names it.
-        target = self.anchors.get(name, _Anchor(1, 0))
+        target = self.anchors.get(name, _SCALAR)
         if self.stack and self.stack[-1].expects_key:
-            self.stack[-1].key = f"[*{_short(name)}]"
+            self.stack[-1].key, self.stack[-1].key_is_alias = name, True
         self.expanded += target.size
-        self._check_expansion(event, name)
+        if self.expanded > MAX_ALIAS_EXPANSION:
+            self._too_many(name)
         if len(self.stack) + target.height > MAX_YAML_DEPTH:
             raise YamlBoundsError(
                 f"{self._where()}: the alias *{_short(name)} nests the document more than {MAX_YAML_DEPTH} levels deep"
@@ -222,9 +235,7 @@ class _EventCheck:
             )
         self._node_end(target, None)
 
-    def _check_expansion(self, event: Event, alias: str | None = None) -> None:
-        if self.expanded <= MAX_ALIAS_EXPANSION:
-            return
+    def _too_many(self, alias: str | None) -> NoReturn:
         where = self._where()
         if alias is None:
             raise YamlBoundsError(
@@ -236,16 +247,16 @@ class _EventCheck:
             " (the limit; an alias bomb?)"
         )
 
-    def _scalar(self, event: ScalarEvent) -> None:
+    def _scalar(self, event: ScalarEvent, parent: _Frame | None, is_key: bool) -> None:
         value = event.value
         tag = event.tag
-        parent = self.stack[-1] if self.stack else None
-        is_key = parent is not None and parent.expects_key
         if tag in (None, "!"):
-            if not (event.implicit and event.implicit[0]):
+            if not event.implicit[0]:
                 tag = _STR_TAG  # a quoted scalar is always a string
-            elif is_key or value[:1] in _NUMBER_START:
+            elif value[:1] in _RESOLVED_START:
                 tag = self.resolve(ScalarNode, value, (True, False))
+            elif is_key:
+                tag = _STR_TAG  # no implicit type starts with this character
             else:
                 return  # a plain value that cannot be a number: nothing to check
         if parent is not None and is_key:
@@ -263,12 +274,14 @@ class _EventCheck:
                 )
 
     def _key(self, parent: _Frame, tag: str, value: str, event: ScalarEvent) -> None:
-        parent.key = f".{value}" if _PLAIN_KEY.fullmatch(value) else f"[{quote(value)}]"
+        parent.key, parent.key_is_alias = value, False
         if tag == _MERGE_TAG:
             return  # merged keys are meant to be overridden
         key: Any = value if tag == _STR_TAG else self._construct(tag, value)
         line = event.start_mark.line + 1 if event.start_mark else 0
         try:
+            if parent.keys is None:
+                parent.keys = {}
             first = parent.keys.get(key)
         except TypeError:  # an unhashable key: the loader refuses it
             return
@@ -292,8 +305,8 @@ class _EventCheck:
         parts: list[str] = []
         for frame in self.stack:
             if frame.mapping:
-                if frame.key:
-                    parts.append(frame.key)
+                if frame.key is not None:
+                    parts.append(_path_part(frame.key, frame.key_is_alias))
             else:
                 parts.append(f"[{frame.items}]")
         text = "".join(parts).removeprefix(".")
@@ -302,11 +315,33 @@ class _EventCheck:
         return text or "(top level)"
 
 
+def _may_be_unsafe_number(value: str) -> bool:
+    """Whether a plain scalar may read as a number too long to build, infinite, or NaN.
+
+    Finite short numbers ("5", "2.5", "1_000") are the common case and need no resolving; an
+    infinity needs an exponent ("1.0e+999") or is spelled ".inf"/".nan" (with an optional sign).
+    """
+    if value[:1] not in _NUMBER_START:
+        return False
+    return len(value) > MAX_NUMBER_CHARS or "e" in value or "E" in value or value.lstrip("+-")[:1] == "."
+
+
+def _path_part(key: str, alias: bool) -> str:
+    if alias:
+        return f"[*{_short(key)}]"
+    return f".{key}" if _PLAIN_KEY.fullmatch(key) else f"[{quote(key)}]"
+
+
 def _short(text: str) -> str:
     return text if len(text) <= 60 else quote(text)
 
 
 def _check_events(stream: io.BytesIO) -> None:
     check = _EventCheck()
-    for event in yaml.parse(stream, Loader=_Loader):
-        check.feed(event)
+    loader = _Loader(stream)
+    try:
+        # get_event() answers None once the stream has ended
+        while (event := loader.get_event()) is not None:
+            check.feed(event)
+    finally:
+        loader.dispose()

@@ -214,6 +214,9 @@ def test_a_recursive_alias_is_refused(write: Write) -> None:
         ("x: !!float nan\n", "x: nan is not a finite number"),
         ('x: !!float "+.INF"\n', "x: +.INF is not a finite number"),
         ("- a\n- .NaN\n", "[1]: .NaN is not a finite number"),
+        ("x: [-.Inf]\n", "x[0]: -.Inf is not a finite number"),
+        ("x: {y: 1_0.5E+999}\n", "x.y: 1_0.5E+999 is not a finite number"),
+        ("? .inf\n: key\n", "['.inf']: .inf is not a finite number"),
     ],
 )
 def test_nan_and_infinity_are_refused_naming_the_field(write: Write, text: str, message: str) -> None:
