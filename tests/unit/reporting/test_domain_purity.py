@@ -15,7 +15,7 @@ import pytest
 
 PACKAGE_DIR = Path(__file__).resolve().parents[3] / "plugins" / "reporting"
 PACKAGE = "reporting"
-ALLOWED_THIRD_PARTY = frozenset({"pydantic", "pandas", "reportlab", "xlsxwriter", "yaml"})
+ALLOWED_THIRD_PARTY = frozenset({"email_validator", "pydantic", "pandas", "reportlab", "xlsxwriter", "yaml"})
 FORBIDDEN = frozenset({"airflow"})
 
 
