@@ -46,6 +46,7 @@ install: $(VENV)/.runtime  ## create .venv and install the runtime requirements
 install-dev: $(VENV)/.dev  ## install runtime and test requirements
 
 demo: install  ## run the sample report once, end to end, on embedded defaults
+	@$(PY) scripts/local_airflow.py --dir "$(CURDIR)" --fail-if-running
 	$(PY) scripts/create_sample_db.py .demo/sample.db
 	@$(PY) scripts/request_store.py schema
 	@echo "Preparing the Airflow home in .airflow/ (SQLite metadata)..."

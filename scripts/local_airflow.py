@@ -54,6 +54,7 @@ REPORT_DAG_PREFIX = "report__"
 EXAMPLE_DAG = "report__sales_summary"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 STOP_GRACE_SECONDS = 20
+LOCK_NAME = "local_airflow.lock"
 
 
 class Stop(Exception):
@@ -97,6 +98,34 @@ def _port_in_use(port: int) -> bool:
             sock.bind(("127.0.0.1", port))
         except OSError:
             return True
+    return False
+
+
+def _hold_lock(home: Path) -> IO[str] | None:
+    """Take the home's lock for as long as the returned file stays open; None when another process holds it.
+
+    :param home: the Airflow home.
+    """
+    lock = (home / LOCK_NAME).open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        return None
+    return lock
+
+
+def running_on(home: Path) -> bool:
+    """Whether a ``make airflow`` runs on this Airflow home now (it holds the home's lock).
+
+    :param home: the Airflow home.
+    """
+    if not (home / LOCK_NAME).exists():
+        return False
+    lock = _hold_lock(home)
+    if lock is None:
+        return True
+    lock.close()
     return False
 
 
@@ -207,11 +236,11 @@ class LocalAirflow:
     def check_running(self) -> None:
         """Fail with the log's tail when a component has exited."""
         for name, process in self.processes.items():
-            if process.poll() is not None:
-                raise SystemExit(
-                    f"airflow {name} exited with code {process.returncode}; the end of "
-                    f"{_shown(self.home / (name + '.log'))}:\n{_tail(self.home / (name + '.log'))}"
-                )
+            code = process.poll()
+            if code is not None:
+                how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
+                log = self.home / f"{name}.log"
+                raise SystemExit(f"airflow {name} {how}; the end of {_shown(log)}:\n{_tail(log)}")
 
     def wait_healthy(self, timeout: float = 300) -> None:
         """Wait until the health endpoint reports every component healthy.
@@ -348,25 +377,32 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dir", type=Path, default=ROOT, help="the folder of .airflow/, .demo/, demo-output/")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="the API server's port")
+    parser.add_argument(
+        "--fail-if-running", action="store_true", help="only check: exit 1 when make airflow runs on this folder"
+    )
     args = parser.parse_args(argv)
     base = args.dir.absolute()
-    stack = LocalAirflow(base, args.port)
-    stack.home.mkdir(parents=True, exist_ok=True)
-
-    # One Airflow per home: a second scheduler on the same SQLite file would fight the first.
-    lock = (stack.home / "local_airflow.lock").open("w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    home = home_of(base)
+    if args.fail_if_running:
+        if not running_on(home):
+            return 0
         print(
-            f"Another make airflow is already running on {_shown(stack.home)}; stop it first (Ctrl-C in its shell).",
+            f"make airflow is running on {_shown(home)}/, the same metadata database: stop it first (Ctrl-C in "
+            f"its shell), or trigger {EXAMPLE_DAG} in it.",
             file=sys.stderr,
         )
+        return 1
+    home.mkdir(parents=True, exist_ok=True)
+    # One Airflow per home: a second scheduler on the same SQLite file would fight the first.
+    lock = _hold_lock(home)
+    if lock is None:
+        print(f"make airflow already runs on {_shown(home)}/; stop it first (Ctrl-C in its shell).", file=sys.stderr)
         return 1
     if _port_in_use(args.port):
         print(f"Port {args.port} is in use; choose another: make airflow PORT=<port>", file=sys.stderr)
         return 1
 
+    stack = LocalAirflow(base, args.port)
     for sig in STOP_SIGNALS:
         signal.signal(sig, _on_stop_signal)
     env_command = (
@@ -405,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
             stack.check_running()
             time.sleep(1)
     except Stop as stop:
-        print(f"\n{stop}: stopping Airflow...", flush=True)
+        print(f"\n{stop}: stopping Airflow (up to {STOP_GRACE_SECONDS} s; Ctrl-C again ends it at once)...", flush=True)
         stack.stop()
         print("Stopped.")
         return 0
