@@ -152,6 +152,16 @@ def test_make_airflow_runs_the_printed_trigger_and_stops_on_ctrl_c(tmp_path):
             ).fetchone()
         assert status == ("COMPLETED",)
 
+        # The README's REST example works as written, on this port.
+        readme = (ROOT / "README.md").read_text()
+        example = readme.split("**From the REST API.**", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+        example = example.replace("localhost:8080", f"localhost:{port}").replace("REQ-2026-0042", "REQ-README-1")
+        answer = subprocess.run(
+            ["bash", "-c", example], env=env, capture_output=True, text=True, timeout=60, check=True
+        )
+        readme_run = json.loads(answer.stdout)
+        assert (readme_run["dag_id"], readme_run["conf"]["request_id"]) == (SALES, "REQ-README-1"), answer.stdout
+
         # make env prints exactly the settings the running processes have.
         printed = subprocess.run(
             ["bash", "-c", f'eval "$(make -s env {" ".join(local)})" && env -0'],
