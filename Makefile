@@ -25,7 +25,7 @@ PORT ?= 8080
 LOCAL_AIRFLOW_DIR ?= $(CURDIR)
 DEMO_DAG := report__sales_summary
 
-.PHONY: help install install-dev demo airflow env test validate schema trail bench up down clean
+.PHONY: help install install-dev demo test validate schema trail bench up down clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -55,6 +55,7 @@ demo: install  ## run the sample report once, end to end, on embedded defaults
 	@$(VENV)/bin/airflow dags test $(DEMO_DAG) > .demo/dags-test.log 2>&1 || { tail -60 .demo/dags-test.log; exit 1; }
 	@$(PY) scripts/demo_summary.py $(DEMO_DAG) .demo/dags-test.log
 
+.PHONY: airflow env
 airflow: install  ## run a local Airflow (UI and REST API on :8080, admin/admin) on the demo's defaults; Ctrl-C stops it
 	@exec $(PY) scripts/local_airflow.py --dir "$(LOCAL_AIRFLOW_DIR)" --port $(PORT)
 
