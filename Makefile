@@ -9,16 +9,20 @@ PY := $(VENV)/bin/python
 # pip on some machines names local index folders that do not exist; drop that noise only.
 PIP_QUIET := sed -u '/is ignored: it is neither a file nor a directory/d'
 
-# Airflow home inside the repo: SQLite metadata, this repo's dags/ and plugins/, no examples.
-demo: export AIRFLOW_HOME := $(CURDIR)/.airflow
-demo: export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
-demo: export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
-demo: export AIRFLOW__CORE__LOAD_EXAMPLES := False
-demo: export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN := sqlite:///$(CURDIR)/.airflow/airflow.db
-demo: export AIRFLOW__REPORTING__STAGING_ROOT := file://$(CURDIR)/.airflow/staging
-demo: export AIRFLOW_CONN_REPORTING_SAMPLE_DB := {"conn_type": "sqlite", "host": "$(CURDIR)/.demo/sample.db"}
-demo: export REPORTING_OUTPUT_DIR := $(CURDIR)/demo-output
-demo trail: export AIRFLOW_CONN_REPORTING_REQUEST_STORE ?= {"conn_type": "sqlite", "host": "$(CURDIR)/.demo/requests.db"}
+# The local settings have one source, scripts/local_env.py: the demo's (an Airflow home in .airflow/
+# with SQLite metadata, this repo's dags/ and plugins/, no examples, the sample database and the
+# request store in .demo/, deliveries in demo-output/) become target-specific exports here;
+# `make env` prints them, with make airflow's own, as shell exports. Its output is one line
+# (Make's $(shell) joins lines with spaces), the line breaks marked for the $(subst) below.
+define NEWLINE
+
+
+endef
+$(eval $(subst <<newline>>,$(NEWLINE),$(shell $(PYTHON) scripts/local_env.py make --dir "$(CURDIR)" demo trail:AIRFLOW_CONN_REPORTING_REQUEST_STORE)))
+# make airflow / make env: PORT=<port> for another port, LOCAL_AIRFLOW_DIR=<folder> for another
+# folder than the repository (its .airflow/, .demo/ and demo-output/ are used instead).
+PORT ?= 8080
+LOCAL_AIRFLOW_DIR ?= $(CURDIR)
 DEMO_DAG := report__sales_summary
 
 .PHONY: help install install-dev demo lint test validate schema trail bench up down clean
@@ -42,6 +46,7 @@ install: $(VENV)/.runtime  ## create .venv and install the runtime requirements
 install-dev: $(VENV)/.dev  ## install runtime and test requirements
 
 demo: install  ## run the sample report once, end to end, on embedded defaults
+	@$(PY) scripts/local_airflow.py --dir "$(CURDIR)" --fail-if-running
 	$(PY) scripts/create_sample_db.py .demo/sample.db
 	@$(PY) scripts/request_store.py schema
 	@echo "Preparing the Airflow home in .airflow/ (SQLite metadata)..."
@@ -49,6 +54,13 @@ demo: install  ## run the sample report once, end to end, on embedded defaults
 	@echo "Running $(DEMO_DAG) once with 'airflow dags test' (log: .demo/dags-test.log)..."
 	@$(VENV)/bin/airflow dags test $(DEMO_DAG) > .demo/dags-test.log 2>&1 || { tail -60 .demo/dags-test.log; exit 1; }
 	@$(PY) scripts/demo_summary.py $(DEMO_DAG) .demo/dags-test.log
+
+.PHONY: airflow env
+airflow: install  ## run a local Airflow (UI and REST API on :8080, admin/admin) on the demo's defaults; Ctrl-C stops it
+	@exec $(PY) scripts/local_airflow.py --dir "$(LOCAL_AIRFLOW_DIR)" --port $(PORT)
+
+env:  ## print make airflow's settings for another shell: eval "$(make -s env)"
+	@$(PYTHON) scripts/local_env.py exports --dir "$(LOCAL_AIRFLOW_DIR)" --port $(PORT)
 
 # Settings (paths, rules, the strict modules) are in pyproject.toml, so editors run the same checks.
 lint: install-dev  ## lint (ruff), formatting (ruff format --check) and types (mypy)
