@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from airflow.sdk import BaseHook, BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from operators.request_context import actor, jsonable, request_id_of, request_store
-from operators.sending_gate import hold_if_paused
+from report_runtime.request_context import actor, jsonable, request_id_of, request_store
+from report_runtime.sending_gate import hold_if_paused
 from reporting.definition import InvalidParameters, ReportDefinition
 from reporting.lifecycle import TERMINAL, Status
 from reporting.naming import NamingContext

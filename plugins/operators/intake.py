@@ -8,7 +8,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
-from operators.request_context import actor, jsonable, request_store
+from report_runtime.request_context import actor, jsonable, request_store
 from reporting.errors import ErrorInfo
 from reporting.lifecycle import Status
 from reporting.loader import load_definitions

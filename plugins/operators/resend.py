@@ -11,8 +11,8 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowSkipException
 
 from operators.intake import DagRunAlreadyExists, trigger_dag_run
-from operators.request_context import actor, request_store
-from operators.sending_gate import SEND_REPORTS_VARIABLE, sending_enabled
+from report_runtime.request_context import actor, request_store
+from report_runtime.sending_gate import SEND_REPORTS_VARIABLE, sending_enabled
 from reporting.errors import ErrorInfo
 from reporting.lifecycle import Status
 

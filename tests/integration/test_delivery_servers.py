@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from operators.distribution import deliver_email, deliver_s3, deliver_sftp, deliver_smb
-from operators.staging import stage_file
+from operators.distribute import deliver_email, deliver_s3, deliver_sftp, deliver_smb
+from report_runtime.staging import stage_file
 from reporting.definition import EmailTarget, S3Target, SftpTarget, SmbTarget
 from reporting.naming import NamingContext, TemplateError
 from servers.mail import attachments

@@ -18,7 +18,7 @@ import yaml
 from sqlalchemy import select
 
 from hooks.request_store import RequestStoreHook
-from operators.sending_gate import SEND_REPORTS_VARIABLE
+from report_runtime.sending_gate import SEND_REPORTS_VARIABLE
 from support.runs import ROOT, load_module, moves, request_of, task_states, test_run
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 import psycopg2
 import pytest
 
-from operators.engines import SqlReportOperator
+from operators.generate.sql import SqlReportOperator
 from reporting.definition import ReportDefinition
 from reporting.renderers import RenderContext
 

@@ -17,8 +17,8 @@ from pypdf import PdfReader
 from fake_engines.harness import claimed, closed_port, make_definition, set_connection, staged_bytes, task_context
 from fake_engines import bi_publisher as fake
 from hooks.bi_publisher import BiPublisherHook
-from operators.bi_publisher import BiPublisherReportOperator
-from operators.engines import EngineRetryPolicy
+from operators.generate.bi_publisher import BiPublisherReportOperator
+from report_runtime.retry import EngineRetryPolicy
 from reporting.errors import EngineConnectionError, EngineHttpError, EngineTimeout, classify
 
 RUN_PATH = "/xmlpserver/services/rest/v1/reports/%2FFinance%2FSales%20Detail.xdo/run"

@@ -26,8 +26,8 @@ from fake_engines.harness import (
     task_context,
 )
 from hooks.midas import MidasHook
-from operators.engines import EngineRetryPolicy
-from operators.midas import MidasReportOperator
+from report_runtime.retry import EngineRetryPolicy
+from operators.generate.midas import MidasReportOperator
 from reporting.errors import EngineConnectionError, EngineHttpError, EngineJobFailed, EngineTimeout, classify
 from triggers.midas import MidasJobTrigger
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from operators.distribution import deliver_local
-from operators.staging import stage_file
+from operators.distribute import deliver_local
+from report_runtime.staging import stage_file
 from reporting.definition import LocalTarget
 from reporting.naming import NamingContext, TemplateError
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from hooks.midas import MidasHook
-from operators.engines import DeferrableReportOperator
+from operators.generate.base import DeferrableReportOperator
 from reporting.renderers import RenderResult
 from triggers.midas import MidasJobTrigger
 

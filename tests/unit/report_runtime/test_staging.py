@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from operators import staging
-from operators.staging import copy_staged, stage_file
+from report_runtime import staging
+from report_runtime.staging import copy_staged, stage_file
 
 KEY = "sales/2026-11-20/req-1/report.csv"
 PLUGINS = Path(__file__).resolve().parents[3] / "plugins"
@@ -60,7 +60,7 @@ _CHILD = """
 import sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-from operators.staging import stage_file
+from report_runtime.staging import stage_file
 stage_file(Path(sys.argv[2]), sys.argv[3])
 """
 

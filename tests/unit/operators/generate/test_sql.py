@@ -11,8 +11,8 @@ import pytest
 from airflow.sdk.definitions.retry_policy import RetryAction
 from snowflake.connector import errors as snowflake_errors
 
-from operators.engines import EngineRetryPolicy, SqlReportOperator
-from operators.retry import ReportRetryPolicy
+from operators.generate.sql import SqlReportOperator
+from report_runtime.retry import EngineRetryPolicy, ReportRetryPolicy
 from reporting.definition import ReportDefinition
 from reporting.errors import EngineSqlError, classify, engine_error_from_dict, engine_error_to_dict
 from reporting.renderers import RenderContext

@@ -14,7 +14,7 @@ from typing import Any
 from airflow.sdk import Context, Variable
 from airflow.sdk.exceptions import AirflowSkipException
 
-from operators.request_context import actor, request_store
+from report_runtime.request_context import actor, request_store
 from reporting.lifecycle import TRANSITIONS, Status
 
 SEND_REPORTS_VARIABLE = "REPORTING_SEND_REPORTS"

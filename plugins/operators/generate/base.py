@@ -1,4 +1,4 @@
-"""Engine operators: generate a report's artifacts and put them in staging storage."""
+"""Generate: what every engine operator shares (resolve the request, generate, stage, record GENERATED)."""
 
 from __future__ import annotations
 
@@ -11,22 +11,19 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import BaseHook, BaseOperator, Context
-from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
+from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 from airflow.triggers.base import BaseTrigger
 
-from hooks.sql_dialect import paramstyle_of
-from operators.request_context import actor, request_store
-from operators.sending_gate import hold_if_paused
-from operators.staging import stage_file
+from report_runtime.request_context import actor, request_store
+from report_runtime.retry import EngineRetryPolicy
+from report_runtime.sending_gate import hold_if_paused
+from report_runtime.staging import stage_file
 from reporting.definition import InvalidParameters, ReportDefinition
-from reporting.errors import EngineError, EngineSqlError, engine_error_from_dict, engine_error_of, sql_error_is_permanent
+from reporting.errors import EngineError, engine_error_from_dict
 from reporting.lifecycle import Status
-from reporting.loader import sql_dir
 from reporting.naming import NamingContext, render_filename, staging_key
-from reporting.renderers import RenderContext, RenderResult, open_renderer, render_all
-from reporting.sql import BindError, bind
+from reporting.renderers import RenderContext, RenderResult
 
 ARTIFACT_NAME = "{report_id}_{run_date}.{format}"
 DEFER_BACKSTOP_GRACE = timedelta(minutes=5)
@@ -182,147 +179,6 @@ class ReportEngineOperator(BaseOperator):
             "bytes": result.bytes,
             "sha256": result.sha256,
         }
-
-
-class SqlReportOperator(ReportEngineOperator):
-    """Run the definition's SQL file on a common-sql connection and render every format in one pass.
-
-    Rows are fetched ``batch_size`` at a time and fed to all renderers as they arrive, so
-    memory holds about one batch whatever the row count. Parameters are bind parameters.
-    SQL the database rejects as such (syntax, a missing table or column) fails the task at
-    once as an :class:`EngineSqlError`; a lost connection or a timeout gets the task's retries.
-
-    :param definition: the report definition (its engine must be ``sql``).
-    :param request: the claimed request (the claim task's XCom).
-    """
-
-    def default_report_path(self) -> str:
-        """The definition's SQL file, relative to include/sql."""
-        return self.definition.engine.sql
-
-    def generate(
-        self, paths: dict[str, Path], parameters: dict[str, Any], context: RenderContext
-    ) -> list[RenderResult]:
-        engine = self.definition.engine
-        sql_file = self.engine_report_path
-        sql_text = (sql_dir() / sql_file).read_text(encoding="utf-8")
-        connection = BaseHook.get_connection(engine.conn_id)
-        kind = (connection.conn_type or "").lower()
-        conn = connection.get_hook().get_conn()
-        try:
-            try:
-                statement, bound = bind(sql_text, parameters, paramstyle_of(conn))
-            except BindError as exc:
-                raise AirflowFailException(f"{sql_file}: {exc}") from None
-            if kind == "snowflake":
-                # Asked before execute, Snowflake's Arrow chunks carry NUMBER(p,s) with s > 0 as
-                # decimal128 instead of float64 (the connector's ``arrow_number_to_decimal``).
-                conn._arrow_number_to_decimal = True
-            # A PostgreSQL client cursor loads the whole result at execute; a named (server-side)
-            # cursor streams it, so memory stays at one batch.
-            cursor = conn.cursor(name=f"report_{self.definition.id}") if kind in ("postgres", "postgresql") else conn.cursor()
-            try:
-                cursor.execute(statement, bound)
-                columns = [column[0] for column in cursor.description]
-                renderers = [open_renderer(fmt, path, columns, context) for fmt, path in paths.items()]
-                return render_all(renderers, self._batches(cursor, engine.batch_size, kind))
-            except Exception as exc:
-                if sql_error_is_permanent(exc):
-                    raise EngineSqlError(sql_file, exc) from exc
-                raise
-            finally:
-                cursor.close()
-        finally:
-            conn.close()
-
-    @staticmethod
-    def _batches(cursor: Any, size: int, kind: str) -> Iterator[Sequence[Sequence[Any]]]:
-        if kind == "snowflake" and hasattr(cursor, "fetch_arrow_batches"):
-            from snowflake.connector.errors import NotSupportedError
-
-            try:
-                # Microseconds: Python's datetime has no nanoseconds, and every chunk gets one schema.
-                tables = cursor.fetch_arrow_batches(force_microsecond_precision=True)
-            except NotSupportedError:  # a result in JSON format has no Arrow chunks; its rows are rows
-                tables = None
-            if tables is not None:
-                for table in tables:
-                    # A Snowflake chunk may hold far more rows than a batch: Python values for one batch at a time.
-                    for offset in range(0, table.num_rows, size):
-                        yield SqlReportOperator._python_rows(table.slice(offset, size))
-                return
-        while rows := cursor.fetchmany(size):
-            yield rows
-
-    @staticmethod
-    def _python_rows(table: Any) -> list[tuple[Any, ...]]:
-        """Rows of an Arrow table with the values ``fetchmany`` gives: None for NULL, int, Decimal, date, datetime.
-
-        Column by column (pandas would make NaN, NaT, floats and Timestamps of them). A NUMBER(p,0)
-        chunk too wide for int64 arrives as decimal128(38, 0) and becomes int, as Snowflake's rows give it.
-
-        :param table: one Arrow table (or record batch) of a result.
-        """
-        import pyarrow.types
-
-        columns = []
-        for field, column in zip(table.schema, table.columns):
-            values = column.to_pylist()
-            if pyarrow.types.is_decimal(field.type) and field.type.scale == 0:
-                values = [None if value is None else int(value) for value in values]
-            columns.append(values)
-        return list(zip(*columns))
-
-
-class EngineRetryPolicy(RetryPolicy):
-    """Retry decisions for engine errors: permanent ones fail at once, throttled ones wait as long as asked.
-
-    A ``Retry-After`` is honoured within the task's own retry settings: never sooner than the
-    task's own backoff for this try (``Retry-After: 0`` is not a licence to hammer the engine),
-    never later than its ``max_retry_delay`` (a far-future date must not park the request).
-    Anything that is not an engine error gets the task's usual retries.
-    """
-
-    def evaluate(
-        self, exception: BaseException, try_number: int, max_tries: int, context: Context | None = None
-    ) -> RetryDecision:
-        error = engine_error_of(exception)
-        if error is None:
-            return RetryDecision.default()
-        if not error.retryable:
-            return RetryDecision.fail(reason=str(error))
-        if error.retry_after is not None:
-            delay = retry_after_delay(error.retry_after, try_number, getattr(context and context.get("ti"), "task", None))
-            return RetryDecision.retry(delay=delay, reason=f"{error} (the engine asked to wait {error.retry_after:g} s)")
-        return RetryDecision.default()
-
-    def serialize(self) -> dict[str, Any]:
-        return {"__type": "EngineRetryPolicy"}
-
-    @classmethod
-    def deserialize(cls, data: dict[str, Any]) -> EngineRetryPolicy:
-        return cls()
-
-
-def retry_after_delay(retry_after: float, try_number: int, task: Any) -> timedelta:
-    """The wait before the next try when the engine sent ``Retry-After``, bounded by the task's retry settings.
-
-    :param retry_after: seconds the engine asked for.
-    :param try_number: the try that just failed (1-based).
-    :param task: the task (its ``retry_delay``, ``retry_exponential_backoff``, ``max_retry_delay``), or None.
-    """
-    asked = timedelta(seconds=retry_after)
-    if task is None:
-        return max(asked, timedelta(seconds=1))
-    own = task.retry_delay
-    multiplier = task.retry_exponential_backoff or 1.0
-    if multiplier > 1.0:
-        own = own * multiplier ** (try_number - 1)
-    ceiling = task.max_retry_delay  # BaseOperator keeps it as a timedelta
-    if ceiling is not None:
-        own = min(own, ceiling)
-        asked = min(asked, ceiling)
-    return max(asked, own, timedelta(seconds=1))
 
 
 class HttpReportOperator(ReportEngineOperator):

@@ -1,14 +1,20 @@
-"""Retry settings of a report's tasks, from its definition, on Airflow's own retry machinery."""
+"""Retry settings and retry policies of a report's tasks, on Airflow's own retry machinery.
+
+:func:`retry_args` turns a definition's retry settings into task arguments; :class:`ReportRetryPolicy`
+(the definition's error lists) and :class:`EngineRetryPolicy` (an engine error's own verdict and
+``Retry-After``) decide each failed try.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import Context
 from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
 
-from operators.engines import EngineRetryPolicy
 from reporting.definition import RetryPolicy as RetrySettings
+from reporting.errors import engine_error_of
 
 
 def exception_names(exc: BaseException) -> set[str]:
@@ -27,6 +33,57 @@ def exception_names(exc: BaseException) -> set[str]:
             names.add(f"{cls.__module__}.{cls.__qualname__}")
         current = current.__cause__ or current.__context__
     return names
+
+
+class EngineRetryPolicy(RetryPolicy):
+    """Retry decisions for engine errors: permanent ones fail at once, throttled ones wait as long as asked.
+
+    A ``Retry-After`` is honoured within the task's own retry settings: never sooner than the
+    task's own backoff for this try (``Retry-After: 0`` is not a licence to hammer the engine),
+    never later than its ``max_retry_delay`` (a far-future date must not park the request).
+    Anything that is not an engine error gets the task's usual retries.
+    """
+
+    def evaluate(
+        self, exception: BaseException, try_number: int, max_tries: int, context: Context | None = None
+    ) -> RetryDecision:
+        error = engine_error_of(exception)
+        if error is None:
+            return RetryDecision.default()
+        if not error.retryable:
+            return RetryDecision.fail(reason=str(error))
+        if error.retry_after is not None:
+            delay = retry_after_delay(error.retry_after, try_number, getattr(context and context.get("ti"), "task", None))
+            return RetryDecision.retry(delay=delay, reason=f"{error} (the engine asked to wait {error.retry_after:g} s)")
+        return RetryDecision.default()
+
+    def serialize(self) -> dict[str, Any]:
+        return {"__type": "EngineRetryPolicy"}
+
+    @classmethod
+    def deserialize(cls, data: dict[str, Any]) -> EngineRetryPolicy:
+        return cls()
+
+
+def retry_after_delay(retry_after: float, try_number: int, task: Any) -> timedelta:
+    """The wait before the next try when the engine sent ``Retry-After``, bounded by the task's retry settings.
+
+    :param retry_after: seconds the engine asked for.
+    :param try_number: the try that just failed (1-based).
+    :param task: the task (its ``retry_delay``, ``retry_exponential_backoff``, ``max_retry_delay``), or None.
+    """
+    asked = timedelta(seconds=retry_after)
+    if task is None:
+        return max(asked, timedelta(seconds=1))
+    own = task.retry_delay
+    multiplier = task.retry_exponential_backoff or 1.0
+    if multiplier > 1.0:
+        own = own * multiplier ** (try_number - 1)
+    ceiling = task.max_retry_delay  # BaseOperator keeps it as a timedelta
+    if ceiling is not None:
+        own = min(own, ceiling)
+        asked = min(asked, ceiling)
+    return max(asked, own, timedelta(seconds=1))
 
 
 class ReportRetryPolicy(RetryPolicy):

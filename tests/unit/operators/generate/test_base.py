@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from operators.generate.sql import SqlReportOperator
+from operators.generate.ssrs import SsrsReportOperator
 from reporting.definition import ReportDefinition
-
-from operators.engines import SqlReportOperator
-from operators.ssrs import SsrsReportOperator
 
 REQUEST = {
     "request_id": "req-1", "report_id": "templated", "trigger_type": "MANUAL", "run_date": "2026-11-20",

@@ -7,9 +7,9 @@ import logging
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 
-from operators.notification import notify_failure
-from operators.sending_gate import SEND_REPORTS_VARIABLE, pause_sending
-from operators.request_context import actor, request_id_of, request_store
+from operators.notify import notify_failure
+from report_runtime.request_context import actor, request_id_of, request_store
+from report_runtime.sending_gate import SEND_REPORTS_VARIABLE, pause_sending
 from reporting.errors import classify
 from reporting.lifecycle import TERMINAL, Status
 

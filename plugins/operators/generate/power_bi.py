@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from hooks.power_bi import PowerBiHook
-from operators.engines import DeferrableReportOperator
+from operators.generate.base import DeferrableReportOperator
 from reporting.renderers import RenderResult
 from triggers.power_bi import PowerBiExportTrigger
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from operators.request_context import jsonable, request_id_for_run
+from report_runtime.request_context import jsonable, request_id_for_run
 
 
 def test_request_id_is_stable_per_run_and_distinct_between_runs():

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from hooks.bi_publisher import BiPublisherHook
-from operators.engines import HttpReportOperator
+from operators.generate.base import HttpReportOperator
 from reporting.renderers import RenderContext, RenderResult
 
 

@@ -19,12 +19,13 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
-from operators.request_context import actor, request_store
-from operators.sending_gate import hold_if_paused
-from operators.staging import copy_staged, is_s3, presigned_url
+from report_runtime.request_context import actor, request_store
+from report_runtime.sending_gate import hold_if_paused
+from report_runtime.staging import copy_staged, is_s3, presigned_url
 from reporting.definition import EmailTarget, LocalTarget, ReportDefinition, S3Target, SftpTarget, SmbTarget
 from reporting.naming import NamingContext, render_filename, render_header, render_key, render_text
 from reporting.targets import target_from_spec
+
 
 def deliver_local(target: LocalTarget, artifact: dict[str, Any], naming: NamingContext) -> dict[str, Any]:
     """Copy one artifact into a local/NAS folder atomically: write a temporary name, then rename.

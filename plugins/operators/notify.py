@@ -1,4 +1,4 @@
-"""Notify and finalize: the completion event of a run, and the run's closing record.
+"""Notify: send the completion event of a run, and the failure event of a request that failed for good.
 
 Channels: the message queue (RabbitMQ, ``notifications.queue``) and stakeholder e-mail
 (``notifications.emails`` through ``notifications.smtp_conn_id``). Each channel is sent at
@@ -17,8 +17,8 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
-from operators.sending_gate import hold_if_paused
-from operators.request_context import actor, request_store
+from report_runtime.request_context import actor, request_store
+from report_runtime.sending_gate import hold_if_paused
 from reporting.definition import Notifications, ReportDefinition
 from reporting.lifecycle import Status
 from reporting.naming import NamingContext, TemplateError, render_header
@@ -185,44 +185,6 @@ class NotifyOperator(BaseOperator):
         channels = send_notifications(self.definition.notifications, event, title=self.definition.title, store=store, me=me)
         self.log.info("request %s: completion event sent on %s", request_id, ", ".join(channels))
         return event
-
-
-class FinalizeOperator(BaseOperator):
-    """Close the request: every artifact was generated and every target delivered.
-
-    :param request: the claimed request.
-    :param event: the completion event from the notify task.
-    """
-
-    template_fields: Sequence[str] = ("request", "event")
-    ui_color = "#e1f5fe"
-
-    def __init__(self, *, request: Any, event: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.request = request
-        self.event = event
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        store = request_store()
-        me = actor(context)
-        moved = store.move(
-            self.request["request_id"], Status.DISTRIBUTED, Status.COMPLETED, me,
-            details={"artifacts": len(self.event["artifacts"]), "deliveries": len(self.event["deliveries"])},
-        )
-        if not moved:
-            self.log.info("request %s: was not DISTRIBUTED; its status is left alone", self.request["request_id"])
-        elif self.request.get("trigger_type") == "RETRY":
-            # The seeds' RETRIED: a held request that the retry DAG re-sent has gone through.
-            store.record_event(self.request["request_id"], "RETRY", me, {"result": "RETRIED"})
-        summary = {
-            "request_id": self.request["request_id"],
-            "status": "COMPLETED",
-            "artifacts": len(self.event["artifacts"]),
-            "deliveries": len(self.event["deliveries"]),
-            "completed_at": datetime.now(timezone.utc).isoformat(),
-        }
-        self.log.info("request %s: COMPLETED (%d artifacts, %d deliveries)", summary["request_id"], summary["artifacts"], summary["deliveries"])
-        return summary
 
 
 def _iso(moment: Any) -> str | None:

@@ -18,7 +18,7 @@ import openpyxl
 from pypdf import PdfReader
 from snowflake.connector.errors import NotSupportedError
 
-from operators.engines import SqlReportOperator
+from operators.generate.sql import SqlReportOperator
 from reporting.definition import ReportDefinition
 from reporting.renderers import RenderContext, open_renderer, render_all
 from support.snowflake_arrow import Column, as_rows, as_table, chunk
