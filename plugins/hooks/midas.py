@@ -68,17 +68,19 @@ class MidasHook(HttpEngineHook):
     hook_name = "MIDAS"
 
     def __init__(self, midas_conn_id: str | None = None, **kwargs: Any) -> None:
-        super().__init__(midas_conn_id, **kwargs)
+        super().__init__(**kwargs)
+        self.midas_conn_id = midas_conn_id or self.default_conn_name
 
     @staticmethod
     def _headers(conn: Any) -> dict[str, str]:
         return {conn.extra_dejson.get("api_key_header", "X-API-Key"): conn.password or "", "Accept": "application/json"}
 
+    def configure_session(self, session: requests.Session, conn: Any) -> None:
+        session.headers.update(self._headers(conn))
+
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        conn = self._connection()
-        with requests.Session() as session:
-            session.headers.update(self._headers(conn))
-            return self.send(session, method, self._base_url(conn) + path, **kwargs)
+        with self.get_conn() as session:
+            return self.send(session, method, self.base_url + path, **kwargs)
 
     def submit(self, report: str, format_name: str, parameters: Mapping[str, str]) -> str:
         """Submit one job; return its id.
@@ -106,10 +108,8 @@ class MidasHook(HttpEngineHook):
 
         :param job_id: the job's id.
         """
-        conn = self._connection()
-        with requests.Session() as session:
-            session.headers.update(self._headers(conn))
-            response = session.delete(self._base_url(conn) + f"{JOBS}/{job_id}", timeout=self.timeout)
+        with self.get_conn() as session:
+            response = session.delete(self.base_url + f"{JOBS}/{job_id}", timeout=self.timeout)
         if response.status_code not in (202, 409):
             raise self.http_error(response, "DELETE", f"{JOBS}/{job_id}")
 
@@ -137,7 +137,7 @@ class MidasHook(HttpEngineHook):
         :param client: an ``httpx.AsyncClient``.
         :param job_id: the job's id.
         """
-        conn = await self.aget_connection(self.conn_id)
+        conn = await self.aget_connection(self.midas_conn_id)
         response = await self.asend(client, "GET", self._base_url(conn) + f"{JOBS}/{job_id}", headers=self._headers(conn))
         return job_state(job_id, response.json(), response.headers.get("Retry-After"))
 
@@ -147,7 +147,7 @@ class MidasHook(HttpEngineHook):
         :param client: an ``httpx.AsyncClient``.
         :param job_id: the job's id.
         """
-        conn = await self.aget_connection(self.conn_id)
+        conn = await self.aget_connection(self.midas_conn_id)
         response = await client.delete(self._base_url(conn) + f"{JOBS}/{job_id}", headers=self._headers(conn), timeout=self.timeout)
         if response.status_code not in (202, 409):
             raise self.http_error(response, "DELETE", f"{JOBS}/{job_id}")

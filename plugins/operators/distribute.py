@@ -79,16 +79,16 @@ def deliver_s3(target: S3Target, artifact: dict[str, Any], naming: NamingContext
 
     key = render_key(target.key, naming, artifact["format"])
     location = f"s3://{target.bucket}/{key}"
-    hook = S3Hook(aws_conn_id=target.conn_id)
+    # The checksum travels as object metadata (S3Hook's extra_args go with every upload); the copy
+    # below is checked against it, so it is what the object will hold.
+    metadata = {"sha256": artifact["sha256"], "request-id": naming.request_id}
+    hook = S3Hook(aws_conn_id=target.conn_id, extra_args={"Metadata": metadata})
     head = hook.head_object(key=key, bucket_name=target.bucket)
     if head and head.get("Metadata", {}).get("sha256") == artifact["sha256"] and head.get("ContentLength") == artifact["bytes"]:
         return {"location": location, "bytes": artifact["bytes"], "sha256": artifact["sha256"], "skipped_identical": True}
     with tempfile.TemporaryDirectory(prefix="deliver-s3-") as folder:
         local, size, digest = _local_copy(artifact, folder, "artifact")
-        hook.get_conn().upload_file(
-            str(local), target.bucket, key,
-            ExtraArgs={"Metadata": {"sha256": digest, "request-id": naming.request_id}},
-        )
+        hook.load_file(local, key, bucket_name=target.bucket, replace=True)
     written = hook.head_object(key=key, bucket_name=target.bucket) or {}
     if written.get("ContentLength") != size or written.get("Metadata", {}).get("sha256") != digest:
         raise OSError(f"{location}: the stored object does not match the artifact ({written.get('ContentLength')} bytes)")
@@ -114,10 +114,10 @@ def deliver_sftp(target: SftpTarget, artifact: dict[str, Any], naming: NamingCon
     with tempfile.TemporaryDirectory(prefix="deliver-sftp-") as folder:
         local, size, digest = _local_copy(artifact, folder, name)
         with hook.get_managed_conn() as sftp:
-            _sftp_makedirs(sftp, target.directory)
+            hook.create_directory(target.directory)
             try:
                 # confirm=True stats the uploaded file and raises if its size differs.
-                sftp.put(str(local), partial, confirm=True)
+                hook.store_file(partial, str(local), confirm=True)
                 sftp.posix_rename(partial, final)
             except BaseException:
                 _quietly(lambda: sftp.remove(partial))
@@ -125,16 +125,6 @@ def deliver_sftp(target: SftpTarget, artifact: dict[str, Any], naming: NamingCon
             if sftp.stat(final).st_size != size:
                 raise OSError(f"sftp {final}: size after rename differs from {size}")
     return {"location": f"sftp://{hook.remote_host}{final}", "bytes": size, "sha256": digest}
-
-
-def _sftp_makedirs(sftp: Any, directory: str) -> None:
-    path = "/"
-    for part in [p for p in directory.split("/") if p]:
-        path = posixpath.join(path, part)
-        try:
-            sftp.stat(path)
-        except FileNotFoundError:
-            sftp.mkdir(path)
 
 
 def deliver_smb(target: SmbTarget, artifact: dict[str, Any], naming: NamingContext) -> dict[str, Any]:

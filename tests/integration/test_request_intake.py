@@ -127,7 +127,7 @@ def test_stream_offset_moves_only_when_the_consuming_transaction_commits(snowfla
 
 
 def _consume_sql() -> str:
-    from hooks.request_store import snowflake_statement
+    from hooks.request_store.statements import snowflake_statement
 
     return snowflake_statement("consume_stream")
 

@@ -129,3 +129,12 @@ def test_generate_leaves_other_database_errors_to_the_retries(tmp_path, monkeypa
 
     assert classify(raised.value).retry_eligible is True
     assert operator.retry_policy.evaluate(raised.value, 1, 3).action is RetryAction.DEFAULT
+
+
+def test_a_placeholder_without_a_value_fails_at_once_naming_the_file(tmp_path, monkeypatch):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    operator, paths = _operator(tmp_path, monkeypatch, "SELECT :region AS region", str(tmp_path / "data.db"))
+
+    with pytest.raises(AirflowFailException, match=r"^report\.sql: the SQL uses parameters with no value: region$"):
+        operator.generate(paths, {}, CONTEXT)

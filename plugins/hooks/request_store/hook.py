@@ -1,4 +1,4 @@
-"""The request store: report requests, their audit trail, errors and deliveries, in our own database.
+"""The request store hook: report requests, their audit trail, errors and deliveries, in our own database.
 
 Airflow 3 workers cannot write to Airflow's metadata database, so the lifecycle lives in a
 database reached through an ordinary Airflow connection: SQLite (``make demo``), PostgreSQL
@@ -11,92 +11,20 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from airflow.sdk import BaseHook
 
-from hooks.sql_dialect import dialect_of, from_json, prepare, to_json, transaction
+from hooks.request_store.statements import STREAM, schema_statements, snowflake_statement
+from hooks.request_store.transaction import Actor, Transaction
+from hooks.sql_dialect import dialect_of, to_json, transaction
 from reporting.errors import ErrorInfo, mask_secrets
 from reporting.lifecycle import Status, check_transition
-
-SQL_ROOT = Path(__file__).resolve().parents[2] / "include" / "sql"
-STREAM = "REPORT_REQUESTS_STREAM"
-"""The Snowflake stream on the worktable (include/sql/snowflake/report_requests_stream.sql)."""
-_JSON_COLUMNS = frozenset({"parameters", "distribution_overrides", "details"})
-
-
-@functools.cache
-def statement(name: str, dialect: str) -> str:
-    """The text of ``include/sql/request_store/[<dialect>/]<name>.sql``; a dialect's own file wins.
-
-    :param name: the statement's file name without ``.sql``.
-    :param dialect: sqlite, postgres or snowflake.
-    """
-    folder = SQL_ROOT / "request_store"
-    own = folder / dialect / f"{name}.sql"
-    return (own if own.is_file() else folder / f"{name}.sql").read_text(encoding="utf-8")
-
-
-@functools.cache
-def snowflake_statement(name: str) -> str:
-    """The text of ``include/sql/snowflake/<name>.sql`` (the stream and its consumer).
-
-    :param name: the statement's file name without ``.sql``.
-    """
-    return (SQL_ROOT / "snowflake" / f"{name}.sql").read_text(encoding="utf-8")
-
-
-def _split(text: str) -> list[str]:
-    lines = [line.split("--", 1)[0] for line in text.splitlines()]
-    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
-
-
-def schema_statements(dialect: str) -> list[str]:
-    """The DDL statements of ``include/sql/schema/<dialect>.sql`` (and Snowflake's stream), in order.
-
-    :param dialect: sqlite, postgres or snowflake.
-    """
-    statements = _split((SQL_ROOT / "schema" / f"{dialect}.sql").read_text(encoding="utf-8"))
-    if dialect == "snowflake":
-        statements += _split(snowflake_statement("report_requests_stream"))
-    return statements
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who writes an audit row: the component and, inside Airflow, the run, task and try.
-
-    :param component: INTAKE, ORCHESTRATOR, ENGINE, DISTRIBUTOR or NOTIFIER.
-    :param dag_run_id: the DAG run, if any.
-    :param task_id: the task, if any.
-    :param try_number: the task's try, if any.
-    """
-
-    component: str
-    dag_run_id: str | None = None
-    task_id: str | None = None
-    try_number: int | None = None
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _normalise(row: Mapping[str, Any]) -> dict[str, Any]:
-    out = {}
-    for key, value in row.items():
-        key = key.lower()
-        if key in _JSON_COLUMNS:
-            value = from_json(value)
-        elif isinstance(value, datetime):
-            value = value.isoformat()
-        elif key == "retry_eligible" and value is not None:
-            value = bool(value)
-        out[key] = value
-    return out
 
 
 class RequestStoreHook(BaseHook):
@@ -130,10 +58,10 @@ class RequestStoreHook(BaseHook):
         return self._db[1]
 
     @contextmanager
-    def _transaction(self) -> Iterator[_Statements]:
+    def _transaction(self) -> Iterator[Transaction]:
         db_hook, dialect = self._db
         with closing(db_hook.get_conn()) as conn, transaction(conn, dialect) as cursor:
-            yield _Statements(conn, cursor, dialect)
+            yield Transaction(conn, cursor, dialect)
 
     def _query(self, name: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
         with self._transaction() as tx:
@@ -423,54 +351,3 @@ class RequestStoreHook(BaseHook):
                 "errors": tx.rows("select_errors", values),
                 "deliveries": tx.rows("select_deliveries", values),
             }
-
-
-class _Statements:
-    """Runs statement files inside one open transaction."""
-
-    def __init__(self, conn: Any, cursor: Any, dialect: str) -> None:
-        self.conn = conn
-        self.cursor = cursor
-        self.dialect = dialect
-
-    def execute(self, name: str, values: Mapping[str, Any]) -> int:
-        return self.execute_text(statement(name, self.dialect), values)
-
-    def execute_text(self, text: str, values: Mapping[str, Any]) -> int:
-        sql, bound = prepare(text, values, self.conn, self.dialect)
-        self.cursor.execute(sql, bound)
-        return self.cursor.rowcount
-
-    def rows(self, name: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
-        return self.rows_of(statement(name, self.dialect), values)
-
-    def rows_of(self, text: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
-        self.execute_text(text, values)
-        columns = [column[0] for column in self.cursor.description]
-        return [_normalise(dict(zip(columns, row, strict=True))) for row in self.cursor.fetchall()]
-
-    def audit(
-        self,
-        request_id: str,
-        event_type: str,
-        actor: Actor,
-        when: datetime,
-        old_status: str | None = None,
-        new_status: str | None = None,
-        details: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.execute(
-            "insert_audit",
-            {
-                "request_id": request_id,
-                "event_type": event_type,
-                "event_timestamp": when,
-                "old_status": old_status,
-                "new_status": new_status,
-                "details": to_json(dict(details)) if details else None,
-                "component": actor.component,
-                "try_number": actor.try_number,
-                "dag_run_id": actor.dag_run_id,
-                "task_id": actor.task_id,
-            },
-        )
