@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from airflow.sdk import DAG, conf
 
 from operators.intake import DispatchRequestsOperator, TakeInRequestsOperator
-from sensors.snowflake_stream import RequestIntakeSensor
+from sensors.request_intake import RequestIntakeSensor
 
 INTAKE_DAG_ID = "reporting_request_intake"
 

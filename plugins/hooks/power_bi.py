@@ -155,18 +155,6 @@ class PowerBiHook(HttpEngineHook):
             raise EngineResponseError("powerbi", f"ExportTo answered {response.status_code} without an export id")
         return response.json()["id"]
 
-    def get_export(self, workspace_id: str, report_id: str, export_id: str) -> ExportState:
-        """Where one export stands.
-
-        :param workspace_id: the workspace (group) id.
-        :param report_id: the report id.
-        :param export_id: the export id.
-        """
-        with self.get_conn() as session:
-            url = self._report_url(self.base_url, workspace_id, report_id) + f"/exports/{export_id}"
-            response = self.send(session, "GET", url)
-        return export_state(export_id, response.json(), response.headers.get("Retry-After"))
-
     def download(self, workspace_id: str, report_id: str, export_id: str, dest: Path, fmt: str) -> RenderResult:
         """Download a finished export's file.
 
@@ -196,7 +184,7 @@ class PowerBiHook(HttpEngineHook):
         return self._token[0]
 
     async def aget_export(self, client: Any, token: str, workspace_id: str, report_id: str, export_id: str) -> ExportState:
-        """:meth:`get_export` without blocking.
+        """Where one export stands, asked without blocking (the trigger polls with it).
 
         :param client: an ``httpx.AsyncClient``.
         :param token: a token from :meth:`aget_token`.

@@ -248,8 +248,7 @@ class DistributeOperator(BaseOperator):
     :param definition: the report definition.
     :param request: the claimed request (the claim task's XCom).
     :param artifacts: the staged artifact records (the generate task's XCom).
-    :param target: ``{"key", "index", "spec", ...}`` from the claim task (``spec`` is the target's
-        JSON form; without it, ``index`` points into the definition's distribution).
+    :param target: ``{"key", "spec", ...}`` from the claim task (``spec`` is the target's JSON form).
     """
 
     template_fields: Sequence[str] = ("request", "artifacts", "target")
@@ -266,10 +265,7 @@ class DistributeOperator(BaseOperator):
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         hold_if_paused(context, self.request["request_id"])
-        if self.target.get("spec") is not None:
-            spec = target_from_spec(self.target["spec"])
-        else:
-            spec = self.definition.distribution[self.target["index"]]
+        spec = target_from_spec(self.target["spec"])
         key = self.target["key"]
         naming = NamingContext.for_request(self.definition.id, self.definition.title, self.request)
         wanted = set(spec.formats or self.definition.formats)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from hooks.request_store import STREAM, Actor, RequestStoreHook
 from operators.intake import DispatchRequestsOperator, run_id_for_request
-from sensors.snowflake_stream import RequestIntakeSensor, SnowflakeStreamSensor
+from sensors.request_intake import RequestIntakeSensor
 from triggers.request_stream import RequestStreamTrigger
 from support.runs import load_module
 
@@ -168,24 +168,6 @@ def test_poke_mode_without_deferral(store):
     assert sensor.poke({}) is False
     insert_request(store, "poke-1")
     assert sensor.poke({}) is True
-
-
-def test_snowflake_stream_sensor_checks_the_stream(snowflake_store, monkeypatch):
-    from support.snowflake_streams import FAKE_SNOWFLAKE_CONN
-
-    monkeypatch.setenv("AIRFLOW_CONN_SNOWFLAKE_DEFAULT", FAKE_SNOWFLAKE_CONN)
-    sensor = SnowflakeStreamSensor(task_id="wait", stream=STREAM)
-    assert sensor.poke({}) is False
-    insert_request(snowflake_store, "sf-1")
-    assert sensor.poke({}) is True
-
-
-def test_snowflake_stream_sensor_refuses_other_databases(pg_store, monkeypatch):
-    from airflow.sdk.exceptions import AirflowFailException
-
-    monkeypatch.setenv("AIRFLOW_CONN_NOT_SNOWFLAKE", json.dumps({"conn_type": "sqlite", "host": "/tmp/x.db"}))
-    with pytest.raises(AirflowFailException, match="not Snowflake; use RequestIntakeSensor"):
-        SnowflakeStreamSensor(task_id="wait", snowflake_conn_id="not_snowflake").poke({})
 
 
 # --- the intake DAG ------------------------------------------------------------------------------
