@@ -1,10 +1,10 @@
 """Distribution: deliver a run's staged artifacts to one target (the task is mapped over targets).
 
 Every deliverer is idempotent and atomic: local, SFTP and SMB write a temporary name and
-rename it into place (a crash never leaves a partial file under the final name, and the
-temporary name is fixed per artifact so a retry overwrites it); S3 writes the final key with
-the artifact's SHA-256 in its metadata and skips an identical object; e-mail is sent once per
-(request, target), guarded by DELIVERY_LOG.
+rename it into place (a crash never leaves a partial file under the final name; each try has
+a temporary name of its own, and the try that puts the file in place removes what killed
+tries left behind); S3 writes the final key with the artifact's SHA-256 in its metadata and
+skips an identical object; e-mail is sent once per (request, target), guarded by DELIVERY_LOG.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 import posixpath
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from report_runtime.request_context import actor, request_store
 from report_runtime.sending_gate import hold_if_paused
+from report_runtime.files import partial_name, remove_leftovers, written_then_renamed
 from report_runtime.staging import copy_staged, is_s3, presigned_url
 from reporting.definition import EmailTarget, LocalTarget, ReportDefinition, S3Target, SftpTarget, SmbTarget
 from reporting.naming import NamingContext, render_filename, render_header, render_key, render_text
@@ -40,29 +43,16 @@ def deliver_local(target: LocalTarget, artifact: dict[str, Any], naming: NamingC
     directory = Path(target.resolved_path(os.environ))
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / render_filename(target.filename, naming, artifact["format"])
-    partial = directory / f".{final.name}.{os.getpid()}.partial"
-    try:
-        size, digest = copy_staged(artifact["uri"], partial)
-        if digest != artifact["sha256"]:
-            raise OSError(f"{artifact['uri']}: copied sha256 {digest} differs from the staged {artifact['sha256']}")
-        os.replace(partial, final)
-    finally:
-        partial.unlink(missing_ok=True)
+    with written_then_renamed(final) as partial:
+        size, digest = copy_staged(artifact["uri"], partial, expect_sha256=artifact["sha256"])
     return {"location": str(final), "bytes": size, "sha256": digest}
 
 
 def _local_copy(artifact: dict[str, Any], folder: str, name: str) -> tuple[Path, int, str]:
-    """Copy a staged artifact to a local file and check it against the staged checksum."""
+    """Copy a staged artifact into a private folder, checked against the staged checksum."""
     local = Path(folder) / name
-    size, digest = copy_staged(artifact["uri"], local)
-    if digest != artifact["sha256"]:
-        raise OSError(f"{artifact['uri']}: copied sha256 {digest} differs from the staged {artifact['sha256']}")
+    size, digest = copy_staged(artifact["uri"], local, expect_sha256=artifact["sha256"])
     return local, size, digest
-
-
-def _partial_name(final_name: str, artifact: dict[str, Any]) -> str:
-    # Fixed per artifact: a retry after a crash overwrites the leftover instead of adding one.
-    return f".{final_name}.{artifact['sha256'][:12]}.partial"
 
 
 def deliver_s3(target: S3Target, artifact: dict[str, Any], naming: NamingContext) -> dict[str, Any]:
@@ -95,6 +85,28 @@ def deliver_s3(target: S3Target, artifact: dict[str, Any], naming: NamingContext
     return {"location": location, "bytes": size, "sha256": digest}
 
 
+@dataclass(frozen=True)
+class _Upload:
+    """One artifact on its way to a remote folder: its names there, and the verified local copy to send."""
+
+    name: str
+    final: str
+    partial: str
+    local: str
+    size: int
+    sha256: str
+
+
+@contextmanager
+def _upload(artifact: dict[str, Any], naming: NamingContext, filename: str, directory: str) -> Iterator[_Upload]:
+    """Render the remote names and copy the artifact into a private folder (checked against its checksum)."""
+    name = render_filename(filename, naming, artifact["format"])
+    with tempfile.TemporaryDirectory(prefix="deliver-") as folder:
+        local, size, digest = _local_copy(artifact, folder, name)
+        yield _Upload(name, posixpath.join(directory, name), posixpath.join(directory, partial_name(name)),
+                      str(local), size, digest)
+
+
 def deliver_sftp(target: SftpTarget, artifact: dict[str, Any], naming: NamingContext) -> dict[str, Any]:
     """Upload one artifact over SFTP to a temporary name, check its size, and rename it into place.
 
@@ -107,24 +119,20 @@ def deliver_sftp(target: SftpTarget, artifact: dict[str, Any], naming: NamingCon
     """
     from airflow.providers.sftp.hooks.sftp import SFTPHook
 
-    name = render_filename(target.filename, naming, artifact["format"])
-    final = posixpath.join(target.directory, name)
-    partial = posixpath.join(target.directory, _partial_name(name, artifact))
     hook = SFTPHook(ssh_conn_id=target.conn_id)
-    with tempfile.TemporaryDirectory(prefix="deliver-sftp-") as folder:
-        local, size, digest = _local_copy(artifact, folder, name)
-        with hook.get_managed_conn() as sftp:
-            hook.create_directory(target.directory)
-            try:
-                # confirm=True stats the uploaded file and raises if its size differs.
-                hook.store_file(partial, str(local), confirm=True)
-                sftp.posix_rename(partial, final)
-            except BaseException:
-                _quietly(lambda: sftp.remove(partial))
-                raise
-            if sftp.stat(final).st_size != size:
-                raise OSError(f"sftp {final}: size after rename differs from {size}")
-    return {"location": f"sftp://{hook.remote_host}{final}", "bytes": size, "sha256": digest}
+    with _upload(artifact, naming, target.filename, target.directory) as up, hook.get_managed_conn() as sftp:
+        hook.create_directory(target.directory)
+        try:
+            # confirm=True stats the uploaded file and raises if its size differs.
+            hook.store_file(up.partial, up.local, confirm=True)
+            sftp.posix_rename(up.partial, up.final)
+        except BaseException:
+            _quietly(lambda: sftp.remove(up.partial))
+            raise
+        if sftp.stat(up.final).st_size != up.size:
+            raise OSError(f"sftp {up.final}: size after rename differs from {up.size}")
+        remove_leftovers(sftp.listdir(target.directory), up.name, lambda n: sftp.remove(posixpath.join(target.directory, n)))
+    return {"location": f"sftp://{hook.remote_host}{up.final}", "bytes": up.size, "sha256": up.sha256}
 
 
 def deliver_smb(target: SmbTarget, artifact: dict[str, Any], naming: NamingContext) -> dict[str, Any]:
@@ -136,24 +144,23 @@ def deliver_smb(target: SmbTarget, artifact: dict[str, Any], naming: NamingConte
     """
     from airflow.providers.samba.hooks.samba import SambaHook
 
-    name = render_filename(target.filename, naming, artifact["format"])
-    final = posixpath.join(target.directory, name) if target.directory else name
-    partial = posixpath.join(target.directory, _partial_name(name, artifact)) if target.directory else _partial_name(name, artifact)
-    with tempfile.TemporaryDirectory(prefix="deliver-smb-") as folder:
-        local, size, digest = _local_copy(artifact, folder, name)
-        with SambaHook(samba_conn_id=target.conn_id, share=target.share) as hook:
-            if target.directory:
-                hook.makedirs(target.directory, exist_ok=True)
-            try:
-                hook.push_from_local(partial, str(local))
-                if hook.stat(partial).st_size != size:
-                    raise OSError(f"smb {partial}: written size differs from {size}")
-                hook.replace(partial, final)
-            except BaseException:
-                _quietly(lambda: hook.remove(partial))
-                raise
+    with (
+        _upload(artifact, naming, target.filename, target.directory) as up,
+        SambaHook(samba_conn_id=target.conn_id, share=target.share) as hook,
+    ):
+        if target.directory:
+            hook.makedirs(target.directory, exist_ok=True)
+        try:
+            hook.push_from_local(up.partial, up.local)
+            if hook.stat(up.partial).st_size != up.size:
+                raise OSError(f"smb {up.partial}: written size differs from {up.size}")
+            hook.replace(up.partial, up.final)
+        except BaseException:
+            _quietly(lambda: hook.remove(up.partial))
+            raise
+        remove_leftovers(hook.listdir(target.directory), up.name, lambda n: hook.remove(posixpath.join(target.directory, n)))
     host = SambaHook.get_connection(target.conn_id).host
-    return {"location": f"smb://{host}/{target.share}/{final}", "bytes": size, "sha256": digest}
+    return {"location": f"smb://{host}/{target.share}/{up.final}", "bytes": up.size, "sha256": up.sha256}
 
 
 def deliver_email(

@@ -12,13 +12,10 @@ from triggers.engine_poll import EnginePollTrigger
 class PowerBiExportTrigger(EnginePollTrigger):
     """Poll ``GET .../reports/{report}/exports/{id}`` until every export has Succeeded.
 
-    :param conn_id: the Power BI connection.
+    The other arguments are :class:`EnginePollTrigger`'s.
+
     :param workspace_id: the workspace (group) id.
     :param report_id: the report id.
-    :param exports: export ids by report format.
-    :param poll_interval: seconds between polls without Retry-After.
-    :param deadline: epoch seconds at which waiting stops.
-    :param timeout: seconds to wait for one HTTP response.
     """
 
     engine = "powerbi"

@@ -172,7 +172,7 @@ def test_sftp_server_killed_mid_upload_leaves_no_final_file_and_a_retry_complete
 
     final = folder / "sales_2026-11-20.xlsx"
     assert hashlib.sha256(final.read_bytes()).hexdigest() == artifact["sha256"]
-    assert [p.name for p in folder.iterdir()] == [final.name], "the leftover temporary file was reused"
+    assert [p.name for p in folder.iterdir()] == [final.name], "the leftover temporary file was removed"
 
 
 # --- SMB ------------------------------------------------------------------------------------------

@@ -203,6 +203,23 @@ class HttpReportOperator(ReportEngineOperator):
         with fail_fast():
             return super().execute(context)
 
+    def generate(
+        self, paths: dict[str, Path], parameters: dict[str, Any], context: RenderContext
+    ) -> list[RenderResult]:
+        engine = self.definition.engine
+        values = engine.engine_parameters(parameters)
+        return [self.fetch_document(engine.format_map[fmt], values, path, fmt) for fmt, path in paths.items()]
+
+    def fetch_document(self, format_name: str, values: dict[str, str], dest: Path, fmt: str) -> RenderResult:
+        """Have the engine run the report in one format and write the document to ``dest``.
+
+        :param format_name: the engine's name for the format.
+        :param values: parameter values by the engine's parameter names.
+        :param dest: the local file to write.
+        :param fmt: the report format (pdf, xlsx, csv) the document must be.
+        """
+        raise NotImplementedError
+
 
 @contextmanager
 def fail_fast() -> Iterator[None]:
@@ -272,6 +289,21 @@ class DeferrableReportOperator(HttpReportOperator):
         :param deadline: the epoch time at which waiting stops with a timeout.
         """
         raise NotImplementedError
+
+    def poll_arguments(self, exports: dict[str, str], deadline: float) -> dict[str, Any]:
+        """What every engine's poll trigger takes: the connection, the exports, when to poll and when to stop.
+
+        :param exports: export ids by format.
+        :param deadline: the epoch time at which waiting stops with a timeout.
+        """
+        engine = self.definition.engine
+        return {
+            "conn_id": engine.conn_id,
+            "exports": exports,
+            "poll_interval": engine.poll_interval.total_seconds(),
+            "deadline": deadline,
+            "timeout": self.engine_timeout,
+        }
 
     def download(self, export_id: str, fmt: str, dest: Path) -> RenderResult:
         """Download one finished export.

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 from hooks.bi_publisher import BiPublisherHook
 from operators.generate.base import HttpReportOperator
-from reporting.renderers import RenderContext, RenderResult
+from reporting.renderers import RenderResult
 
 
 class BiPublisherReportOperator(HttpReportOperator):
@@ -20,22 +20,20 @@ class BiPublisherReportOperator(HttpReportOperator):
 
     ui_color = "#fde9e7"
 
-    def generate(
-        self, paths: dict[str, Path], parameters: dict[str, Any], context: RenderContext
-    ) -> list[RenderResult]:
+    @cached_property
+    def hook(self) -> BiPublisherHook:
+        """The BI Publisher hook of this task."""
+        return BiPublisherHook(self.definition.engine.conn_id, timeout=self.engine_timeout)
+
+    def fetch_document(self, format_name: str, values: dict[str, str], dest: Path, fmt: str) -> RenderResult:
         engine = self.definition.engine
-        hook = BiPublisherHook(engine.conn_id, timeout=self.engine_timeout)
-        values = engine.engine_parameters(parameters)
-        return [
-            hook.run_report(
-                self.engine_report_path,
-                engine.format_map[fmt],
-                values,
-                path,
-                fmt,
-                template=engine.template,
-                locale=engine.locale,
-                by_pass_cache=engine.by_pass_cache,
-            )
-            for fmt, path in paths.items()
-        ]
+        return self.hook.run_report(
+            self.engine_report_path,
+            format_name,
+            values,
+            dest,
+            fmt,
+            template=engine.template,
+            locale=engine.locale,
+            by_pass_cache=engine.by_pass_cache,
+        )

@@ -48,14 +48,7 @@ class MidasReportOperator(DeferrableReportOperator):
         return jobs
 
     def trigger_for(self, exports: dict[str, str], deadline: float) -> MidasJobTrigger:
-        engine = self.definition.engine
-        return MidasJobTrigger(
-            conn_id=engine.conn_id,
-            exports=exports,
-            poll_interval=engine.poll_interval.total_seconds(),
-            deadline=deadline,
-            timeout=self.engine_timeout,
-        )
+        return MidasJobTrigger(**self.poll_arguments(exports, deadline))
 
     def download(self, export_id: str, fmt: str, dest: Path) -> RenderResult:
         return self._hook().download(export_id, dest, fmt)

@@ -43,15 +43,10 @@ class PowerBiReportOperator(DeferrableReportOperator):
         }
 
     def trigger_for(self, exports: dict[str, str], deadline: float) -> PowerBiExportTrigger:
-        engine = self.definition.engine
         return PowerBiExportTrigger(
-            conn_id=engine.conn_id,
-            workspace_id=engine.workspace_id,
+            workspace_id=self.definition.engine.workspace_id,
             report_id=self.engine_report_path,
-            exports=exports,
-            poll_interval=engine.poll_interval.total_seconds(),
-            deadline=deadline,
-            timeout=self.engine_timeout,
+            **self.poll_arguments(exports, deadline),
         )
 
     def download(self, export_id: str, fmt: str, dest: Path) -> RenderResult:

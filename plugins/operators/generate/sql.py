@@ -1,4 +1,4 @@
-"""Generate with SQL: run the definition's query on any common-sql connection and render every format in one pass."""
+"""The SQL engine operator: run the definition's query on any common-sql connection, render every format in one pass."""
 
 from __future__ import annotations
 

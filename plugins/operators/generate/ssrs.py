@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 from hooks.ssrs import SsrsHook
 from operators.generate.base import HttpReportOperator
-from reporting.renderers import RenderContext, RenderResult
+from reporting.renderers import RenderResult
 
 
 class SsrsReportOperator(HttpReportOperator):
@@ -20,12 +20,10 @@ class SsrsReportOperator(HttpReportOperator):
 
     ui_color = "#e8f0fe"
 
-    def generate(
-        self, paths: dict[str, Path], parameters: dict[str, Any], context: RenderContext
-    ) -> list[RenderResult]:
-        engine = self.definition.engine
-        hook = SsrsHook(engine.conn_id, timeout=self.engine_timeout)
-        values = engine.engine_parameters(parameters)
-        return [
-            hook.render(self.engine_report_path, engine.format_map[fmt], values, path, fmt) for fmt, path in paths.items()
-        ]
+    @cached_property
+    def hook(self) -> SsrsHook:
+        """The SSRS hook of this task."""
+        return SsrsHook(self.definition.engine.conn_id, timeout=self.engine_timeout)
+
+    def fetch_document(self, format_name: str, values: dict[str, str], dest: Path, fmt: str) -> RenderResult:
+        return self.hook.render(self.engine_report_path, format_name, values, dest, fmt)
