@@ -79,7 +79,8 @@ def _doc_md(definition: ReportDefinition) -> str:
         lines += ["| parameter | type | default | allowed |", "|---|---|---|---|"]
         for name, spec in definition.parameters.items():
             allowed = ", ".join(map(str, spec.allowed_values)) if spec.allowed_values else ""
-            lines.append(f"| `{name}` | {spec.type} | {_jsonable(spec.default) if spec.default is not None else ''} | {allowed} |")
+            default = _jsonable(spec.default) if spec.default is not None else ""
+            lines.append(f"| `{name}` | {spec.type} | {default} | {allowed} |")
         lines.append("")
     targets = ", ".join(f"`{definition.target_key(i)}` ({t.type})" for i, t in enumerate(definition.distribution))
     retry = definition.retry

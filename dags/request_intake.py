@@ -8,7 +8,7 @@ Wiring only: nothing here touches a database or the network while the file is pa
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import DAG, conf
 
@@ -23,7 +23,7 @@ with DAG(
     doc_md=__doc__,
     schedule="@continuous",
     max_active_runs=1,
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     # The intake must run without anyone switching it on.
     is_paused_upon_creation=False,

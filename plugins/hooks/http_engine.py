@@ -103,7 +103,8 @@ class HttpEngineHook(BaseHook):
 
     def get_conn_id(self) -> str:
         """The engine's Airflow connection id."""
-        return getattr(self, self.conn_name_attr)
+        conn_id: str = getattr(self, self.conn_name_attr)
+        return conn_id
 
     def get_conn(self) -> requests.Session:
         """A session authenticated as the connection says; sets :attr:`base_url` from the connection.
@@ -153,19 +154,21 @@ class HttpEngineHook(BaseHook):
             raise self._timeout(method, url) from exc
         except requests.ConnectionError as exc:
             raise self._unreachable(url, exc) from exc
-        return self._checked(response, method, url)
+        self._raise_for_status(response, method, url)
+        return response
 
     def _timeout(self, method: str, url: str) -> EngineTimeout:
         return EngineTimeout(self.engine, f"no answer to {method} {urlsplit(url).path} within {self.timeout:g} s")
 
     def _unreachable(self, url: str, exc: Exception) -> EngineConnectionError:
         parts = urlsplit(url)
-        return EngineConnectionError(self.engine, f"cannot reach {parts.hostname}:{parts.port or ''} ({type(exc).__name__})")
+        return EngineConnectionError(
+            self.engine, f"cannot reach {parts.hostname}:{parts.port or ''} ({type(exc).__name__})"
+        )
 
-    def _checked(self, response: Any, method: str, url: str) -> Any:
+    def _raise_for_status(self, response: Any, method: str, url: str) -> None:
         if response.status_code >= 400:
             raise self.http_error(response, method, urlsplit(url).path)
-        return response
 
     def http_error(self, response: Any, method: str, path: str) -> EngineHttpError:
         """The classified error of a failed response (requests or httpx).
@@ -205,7 +208,8 @@ class HttpEngineHook(BaseHook):
             raise self._timeout(method, url) from exc
         except httpx.TransportError as exc:
             raise self._unreachable(url, exc) from exc
-        return self._checked(response, method, url)
+        self._raise_for_status(response, method, url)
+        return response
 
     def save_document(
         self,

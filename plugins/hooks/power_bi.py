@@ -67,7 +67,10 @@ def export_state(export_id: str, body: Mapping[str, Any], retry_after_header: st
         error = body.get("error") or {}
         detail = error.get("message") or error.get("code") or "no reason given"
         raise EngineJobFailed(
-            "powerbi", f"export {export_id} failed: {detail}", retryable=retry_after is not None, retry_after=retry_after
+            "powerbi",
+            f"export {export_id} failed: {detail}",
+            retryable=retry_after is not None,
+            retry_after=retry_after,
         )
     if status not in ("NotStarted", "Running", "Succeeded"):
         raise EngineResponseError("powerbi", f"export {export_id} has an unknown status {status!r}")
@@ -135,7 +138,8 @@ class PowerBiHook(HttpEngineHook):
 
     def _base_url(self, conn: Any) -> str:
         # The API's root is Power BI's (or the connection's sovereign cloud's), not the connection's host.
-        return conn.extra_dejson.get("api_url", API_URL).rstrip("/")
+        api_url: str = conn.extra_dejson.get("api_url", API_URL)
+        return api_url.rstrip("/")
 
     def configure_session(self, session: requests.Session, conn: Any) -> None:
         session.headers["Authorization"] = f"Bearer {self.get_token()}"
@@ -153,7 +157,8 @@ class PowerBiHook(HttpEngineHook):
             response = self.send(session, "POST", url, json=export_body(format_name, parameters))
         if response.status_code != 202 or "id" not in response.json():
             raise EngineResponseError("powerbi", f"ExportTo answered {response.status_code} without an export id")
-        return response.json()["id"]
+        export_id: str = response.json()["id"]
+        return export_id
 
     def download(self, workspace_id: str, report_id: str, export_id: str, dest: Path, fmt: str) -> RenderResult:
         """Download a finished export's file.
@@ -183,7 +188,9 @@ class PowerBiHook(HttpEngineHook):
             self._token = self._token_from(response.json())
         return self._token[0]
 
-    async def aget_export(self, client: Any, token: str, workspace_id: str, report_id: str, export_id: str) -> ExportState:
+    async def aget_export(
+        self, client: Any, token: str, workspace_id: str, report_id: str, export_id: str
+    ) -> ExportState:
         """Where one export stands, asked without blocking (the trigger polls with it).
 
         :param client: an ``httpx.AsyncClient``.

@@ -13,7 +13,9 @@ from hooks.http_engine import CHUNK, HttpEngineHook
 from reporting.renderers import RenderResult
 
 
-def render_url(base: str, report_path: str, format_name: str, parameters: Mapping[str, str], server_path: str = "/ReportServer") -> str:
+def render_url(
+    base: str, report_path: str, format_name: str, parameters: Mapping[str, str], server_path: str = "/ReportServer"
+) -> str:
     """The URL-access address that renders one report: ``/ReportServer?/<path>&<p>=<v>&rs:Format=...``.
 
     :param base: the server root (``https://ssrs.example.com``).
@@ -63,7 +65,8 @@ class SsrsHook(HttpEngineHook):
 
     def _base_url(self, conn: Any) -> str:
         # URL access lives under the report server's virtual directory.
-        return super()._base_url(conn) + conn.extra_dejson.get("report_server_path", "/ReportServer")
+        server_path: str = conn.extra_dejson.get("report_server_path", "/ReportServer")
+        return super()._base_url(conn) + server_path
 
     def configure_session(self, session: requests.Session, conn: Any) -> None:
         if conn.extra_dejson.get("auth_type", "ntlm").lower() == "basic":

@@ -9,6 +9,7 @@ skips an identical object; e-mail is sent once per (request, target), guarded by
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 import tempfile
@@ -21,9 +22,9 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
+from report_runtime.files import partial_name, remove_leftovers, written_then_renamed
 from report_runtime.request_context import actor, request_store
 from report_runtime.sending_gate import hold_if_paused
-from report_runtime.files import partial_name, remove_leftovers, written_then_renamed
 from report_runtime.staging import copy_staged, is_s3, presigned_url
 from reporting.definition import EmailTarget, LocalTarget, ReportDefinition, S3Target, SftpTarget, SmbTarget
 from reporting.naming import NamingContext, render_filename, render_header, render_key, render_text
@@ -74,14 +75,25 @@ def deliver_s3(target: S3Target, artifact: dict[str, Any], naming: NamingContext
     metadata = {"sha256": artifact["sha256"], "request-id": naming.request_id}
     hook = S3Hook(aws_conn_id=target.conn_id, extra_args={"Metadata": metadata})
     head = hook.head_object(key=key, bucket_name=target.bucket)
-    if head and head.get("Metadata", {}).get("sha256") == artifact["sha256"] and head.get("ContentLength") == artifact["bytes"]:
-        return {"location": location, "bytes": artifact["bytes"], "sha256": artifact["sha256"], "skipped_identical": True}
+    if (
+        head
+        and head.get("Metadata", {}).get("sha256") == artifact["sha256"]
+        and head.get("ContentLength") == artifact["bytes"]
+    ):
+        return {
+            "location": location,
+            "bytes": artifact["bytes"],
+            "sha256": artifact["sha256"],
+            "skipped_identical": True,
+        }
     with tempfile.TemporaryDirectory(prefix="deliver-s3-") as folder:
         local, size, digest = _local_copy(artifact, folder, "artifact")
         hook.load_file(local, key, bucket_name=target.bucket, replace=True)
     written = hook.head_object(key=key, bucket_name=target.bucket) or {}
     if written.get("ContentLength") != size or written.get("Metadata", {}).get("sha256") != digest:
-        raise OSError(f"{location}: the stored object does not match the artifact ({written.get('ContentLength')} bytes)")
+        raise OSError(
+            f"{location}: the stored object does not match the artifact ({written.get('ContentLength')} bytes)"
+        )
     return {"location": location, "bytes": size, "sha256": digest}
 
 
@@ -103,8 +115,14 @@ def _upload(artifact: dict[str, Any], naming: NamingContext, filename: str, dire
     name = render_filename(filename, naming, artifact["format"])
     with tempfile.TemporaryDirectory(prefix="deliver-") as folder:
         local, size, digest = _local_copy(artifact, folder, name)
-        yield _Upload(name, posixpath.join(directory, name), posixpath.join(directory, partial_name(name)),
-                      str(local), size, digest)
+        yield _Upload(
+            name,
+            posixpath.join(directory, name),
+            posixpath.join(directory, partial_name(name)),
+            str(local),
+            size,
+            digest,
+        )
 
 
 def deliver_sftp(target: SftpTarget, artifact: dict[str, Any], naming: NamingContext) -> dict[str, Any]:
@@ -131,7 +149,9 @@ def deliver_sftp(target: SftpTarget, artifact: dict[str, Any], naming: NamingCon
             raise
         if sftp.stat(up.final).st_size != up.size:
             raise OSError(f"sftp {up.final}: size after rename differs from {up.size}")
-        remove_leftovers(sftp.listdir(target.directory), up.name, lambda n: sftp.remove(posixpath.join(target.directory, n)))
+        remove_leftovers(
+            sftp.listdir(target.directory), up.name, lambda n: sftp.remove(posixpath.join(target.directory, n))
+        )
     return {"location": f"sftp://{hook.remote_host}{up.final}", "bytes": up.size, "sha256": up.sha256}
 
 
@@ -158,7 +178,9 @@ def deliver_smb(target: SmbTarget, artifact: dict[str, Any], naming: NamingConte
         except BaseException:
             _quietly(lambda: hook.remove(up.partial))
             raise
-        remove_leftovers(hook.listdir(target.directory), up.name, lambda n: hook.remove(posixpath.join(target.directory, n)))
+        remove_leftovers(
+            hook.listdir(target.directory), up.name, lambda n: hook.remove(posixpath.join(target.directory, n))
+        )
     host = SambaHook.get_connection(target.conn_id).host
     return {"location": f"smb://{host}/{target.share}/{up.final}", "bytes": up.size, "sha256": up.sha256}
 
@@ -187,7 +209,9 @@ def deliver_email(
         files, outcomes = [], []
         links = []
         for artifact in artifacts:
-            name = render_filename(artifact.get("file_name") or f"{naming.report_id}.{artifact['format']}", naming, artifact["format"])
+            name = render_filename(
+                artifact.get("file_name") or f"{naming.report_id}.{artifact['format']}", naming, artifact["format"]
+            )
             if attach:
                 local, size, digest = _local_copy(artifact, folder, name)
                 files.append(str(local))
@@ -195,8 +219,13 @@ def deliver_email(
             else:
                 url = _link(artifact, target)
                 links.append((name, url))
-                outcomes.append({"location": f"mailto:{','.join(target.to)}#link:{name}",
-                                 "bytes": artifact["bytes"], "sha256": artifact["sha256"]})
+                outcomes.append(
+                    {
+                        "location": f"mailto:{','.join(target.to)}#link:{name}",
+                        "bytes": artifact["bytes"],
+                        "sha256": artifact["sha256"],
+                    }
+                )
         if links:
             from html import escape
 
@@ -204,17 +233,22 @@ def deliver_email(
             body += f"<p>The files are too large to attach; download them here:</p><ul>{items}</ul>"
         with SmtpHook(smtp_conn_id=target.conn_id) as hook:
             hook.send_email_smtp(
-                to=target.to, cc=target.cc or None, bcc=target.bcc or None, subject=subject,
-                html_content=body, files=files or None,
+                to=target.to,
+                cc=target.cc or None,
+                bcc=target.bcc or None,
+                subject=subject,
+                html_content=body,
+                files=files or None,
                 custom_headers={"X-Report-Request-Id": naming.request_id, "X-Report-Target": target_key},
             )
     return outcomes
 
 
 def _link(artifact: dict[str, Any], target: EmailTarget) -> str:
-    if is_s3(artifact["uri"]):
-        return presigned_url(artifact["uri"], int(target.link_expiry.total_seconds()))
-    return artifact["uri"]
+    uri: str = artifact["uri"]
+    if is_s3(uri):
+        return presigned_url(uri, int(target.link_expiry.total_seconds()))
+    return uri
 
 
 def _check_names(spec: Any, artifacts: list[dict[str, Any]], naming: NamingContext) -> None:
@@ -230,10 +264,9 @@ def _check_names(spec: Any, artifacts: list[dict[str, Any]], naming: NamingConte
 
 
 def _quietly(action: Callable[[], Any]) -> None:
-    try:
+    # cleaning up after a failure must not replace the failure
+    with contextlib.suppress(Exception):
         action()
-    except Exception:  # cleaning up after a failure must not replace the failure
-        pass
 
 
 DELIVERERS: dict[str, Callable[[Any, dict[str, Any], NamingContext], dict[str, Any]]] = {
@@ -288,10 +321,17 @@ class DistributeOperator(BaseOperator):
             if done is not None:
                 # At most once per (request, target, format): a retried, cleared or replayed
                 # task never sends the same file to the same target twice.
-                self.log.info("request %s: %s already delivered to %s at %s; not sent again",
-                              request_id, artifact["format"], key, done["remote_location"])
+                self.log.info(
+                    "request %s: %s already delivered to %s at %s; not sent again",
+                    request_id,
+                    artifact["format"],
+                    key,
+                    done["remote_location"],
+                )
                 outcomes[artifact["format"]] = {
-                    "location": done["remote_location"], "bytes": done["bytes"], "sha256": done["sha256"]
+                    "location": done["remote_location"],
+                    "bytes": done["bytes"],
+                    "sha256": done["sha256"],
                 }
             else:
                 pending.append(artifact)
@@ -311,8 +351,11 @@ class DistributeOperator(BaseOperator):
                     outcomes[artifact["format"]] = outcome
         except Exception as exc:
             # smbprotocol reports a refused connection as ValueError("Failed to connect ...").
-            unreachable = (isinstance(exc, (ConnectionError, TimeoutError, EOFError))
-                           or "SSHException" in type(exc).__name__ or "Failed to connect" in str(exc))
+            unreachable = (
+                isinstance(exc, (ConnectionError, TimeoutError, EOFError))
+                or "SSHException" in type(exc).__name__
+                or "Failed to connect" in str(exc)
+            )
             kind = TargetUnreachable if unreachable else DeliveryError
             raise kind(f"target {key!r} ({spec.type}): {type(exc).__name__}: {exc}") from exc
         if isinstance(spec, EmailTarget):
@@ -320,18 +363,37 @@ class DistributeOperator(BaseOperator):
                 self._record(store, me, request_id, key, artifact, outcome)
                 outcomes[artifact["format"]] = outcome
         return [
-            {"request_id": request_id, "target": key, "type": spec.type, "format": artifact["format"],
-             **outcomes[artifact["format"]]}
-            for artifact in self.artifacts if artifact["format"] in outcomes
+            {
+                "request_id": request_id,
+                "target": key,
+                "type": spec.type,
+                "format": artifact["format"],
+                **outcomes[artifact["format"]],
+            }
+            for artifact in self.artifacts
+            if artifact["format"] in outcomes
         ]
 
-    def _record(self, store: Any, me: Any, request_id: str, key: str, artifact: dict[str, Any], outcome: dict[str, Any]) -> None:
+    def _record(
+        self, store: Any, me: Any, request_id: str, key: str, artifact: dict[str, Any], outcome: dict[str, Any]
+    ) -> None:
         store.record_delivery(
-            request_id, target_key=key, format=artifact["format"], location=outcome["location"],
-            size=outcome["bytes"], sha256=outcome["sha256"], actor=me,
+            request_id,
+            target_key=key,
+            format=artifact["format"],
+            location=outcome["location"],
+            size=outcome["bytes"],
+            sha256=outcome["sha256"],
+            actor=me,
         )
-        self.log.info("request %s: delivered %s to %s at %s (%d bytes)",
-                      request_id, artifact["format"], key, outcome["location"], outcome["bytes"])
+        self.log.info(
+            "request %s: delivered %s to %s at %s (%d bytes)",
+            request_id,
+            artifact["format"],
+            key,
+            outcome["location"],
+            outcome["bytes"],
+        )
 
 
 class DeliveryError(Exception):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
@@ -31,7 +31,10 @@ class FinalizeOperator(BaseOperator):
         store = request_store()
         me = actor(context)
         moved = store.move(
-            self.request["request_id"], Status.DISTRIBUTED, Status.COMPLETED, me,
+            self.request["request_id"],
+            Status.DISTRIBUTED,
+            Status.COMPLETED,
+            me,
             details={"artifacts": len(self.event["artifacts"]), "deliveries": len(self.event["deliveries"])},
         )
         if not moved:
@@ -44,7 +47,12 @@ class FinalizeOperator(BaseOperator):
             "status": "COMPLETED",
             "artifacts": len(self.event["artifacts"]),
             "deliveries": len(self.event["deliveries"]),
-            "completed_at": datetime.now(timezone.utc).isoformat(),
+            "completed_at": datetime.now(UTC).isoformat(),
         }
-        self.log.info("request %s: COMPLETED (%d artifacts, %d deliveries)", summary["request_id"], summary["artifacts"], summary["deliveries"])
+        self.log.info(
+            "request %s: COMPLETED (%d artifacts, %d deliveries)",
+            summary["request_id"],
+            summary["artifacts"],
+            summary["deliveries"],
+        )
         return summary

@@ -113,14 +113,23 @@ class DispatchRequestsOperator(BaseOperator):
             }
             try:
                 self.start_run(checked.definition.dag_id, run_id, conf)
-                self.log.info("request %s: started %s run %s (priority %s)",
-                              request_id, checked.definition.dag_id, run_id, row["priority"])
+                self.log.info(
+                    "request %s: started %s run %s (priority %s)",
+                    request_id,
+                    checked.definition.dag_id,
+                    run_id,
+                    row["priority"],
+                )
             except DagRunAlreadyExists:
                 self.log.info("request %s: run %s already exists; not started again", request_id, run_id)
             store.mark_dispatched(request_id, "TRIGGERED", run_id)
             outcome["triggered"].append(request_id)
-        self.log.info("intake: %d started, %d invalid, %d skipped",
-                      len(outcome["triggered"]), len(outcome["invalid"]), len(outcome["skipped"]))
+        self.log.info(
+            "intake: %d started, %d invalid, %d skipped",
+            len(outcome["triggered"]),
+            len(outcome["invalid"]),
+            len(outcome["skipped"]),
+        )
         return outcome
 
     def start_run(self, dag_id: str, run_id: str, conf: dict[str, Any]) -> None:
@@ -135,6 +144,12 @@ class DispatchRequestsOperator(BaseOperator):
     def _reject(self, store: Any, me: Any, request_id: str, exc: RequestRejected) -> None:
         self.log.warning("request %s refused: %s", request_id, exc)
         store.record_error(request_id, ErrorInfo("INVALID_REQUEST", "RequestRejected", str(exc)[:2000], False), me)
-        store.move(request_id, Status.PENDING, Status.FAILED, me, details={"problems": exc.problems},
-                   last_error=f"intake: {exc}")
+        store.move(
+            request_id,
+            Status.PENDING,
+            Status.FAILED,
+            me,
+            details={"problems": exc.problems},
+            last_error=f"intake: {exc}",
+        )
         store.mark_dispatched(request_id, "INVALID", None)

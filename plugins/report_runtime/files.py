@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -46,11 +47,10 @@ def remove_leftovers(names: Iterable[str], final_name: str, remove: Callable[[st
     :param remove: removes one of those names.
     """
     for name in names:
+        # A leftover that stays is litter, not a failed delivery.
         if is_partial_of(name, final_name):
-            try:
+            with contextlib.suppress(Exception):
                 remove(name)
-            except Exception:  # a leftover that stays is litter, not a failed delivery
-                pass
 
 
 def copy_file(source: BinaryIO, sink: BinaryIO) -> tuple[int, str]:

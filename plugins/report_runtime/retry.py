@@ -53,8 +53,12 @@ class EngineRetryPolicy(RetryPolicy):
         if not error.retryable:
             return RetryDecision.fail(reason=str(error))
         if error.retry_after is not None:
-            delay = retry_after_delay(error.retry_after, try_number, getattr(context and context.get("ti"), "task", None))
-            return RetryDecision.retry(delay=delay, reason=f"{error} (the engine asked to wait {error.retry_after:g} s)")
+            delay = retry_after_delay(
+                error.retry_after, try_number, getattr(context and context.get("ti"), "task", None)
+            )
+            return RetryDecision.retry(
+                delay=delay, reason=f"{error} (the engine asked to wait {error.retry_after:g} s)"
+            )
         return RetryDecision.default()
 
     def serialize(self) -> dict[str, Any]:
@@ -75,7 +79,7 @@ def retry_after_delay(retry_after: float, try_number: int, task: Any) -> timedel
     asked = timedelta(seconds=retry_after)
     if task is None:
         return max(asked, timedelta(seconds=1))
-    own = task.retry_delay
+    own: timedelta = task.retry_delay
     multiplier = task.retry_exponential_backoff or 1.0
     if multiplier > 1.0:
         own = own * multiplier ** (try_number - 1)
@@ -97,7 +101,9 @@ class ReportRetryPolicy(RetryPolicy):
     :param non_retryable: exception class names or dotted paths that fail at once.
     """
 
-    def __init__(self, retryable: list[str] | tuple[str, ...] = (), non_retryable: list[str] | tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, retryable: list[str] | tuple[str, ...] = (), non_retryable: list[str] | tuple[str, ...] = ()
+    ) -> None:
         self.retryable = tuple(retryable)
         self.non_retryable = tuple(non_retryable)
 
@@ -112,7 +118,11 @@ class ReportRetryPolicy(RetryPolicy):
         return EngineRetryPolicy().evaluate(exception, try_number, max_tries, context)
 
     def serialize(self) -> dict[str, Any]:
-        return {"__type": "ReportRetryPolicy", "retryable": list(self.retryable), "non_retryable": list(self.non_retryable)}
+        return {
+            "__type": "ReportRetryPolicy",
+            "retryable": list(self.retryable),
+            "non_retryable": list(self.non_retryable),
+        }
 
     @classmethod
     def deserialize(cls, data: dict[str, Any]) -> ReportRetryPolicy:

@@ -53,8 +53,13 @@ def hold_if_paused(context: Context, request_id: str) -> None:
     row = store.get_request(request_id) or {}
     status = Status(row.get("status", Status.HELD))
     if Status.HELD in TRANSITIONS[status]:
-        store.move(request_id, status, Status.HELD, actor(context),
-                   details={"sending_gate": "off", "variable": SEND_REPORTS_VARIABLE})
+        store.move(
+            request_id,
+            status,
+            Status.HELD,
+            actor(context),
+            details={"sending_gate": "off", "variable": SEND_REPORTS_VARIABLE},
+        )
     raise AirflowSkipException(
         f"sending is paused (Variable {SEND_REPORTS_VARIABLE}=false): request {request_id} is held "
         "for the reports_retry DAG"

@@ -74,8 +74,10 @@ def stage_file(local: Path, key: str) -> str:
         # put_file: one PUT, or a multipart upload that is completed only when every part is
         # in (and aborted when one fails); either way the object appears whole or not at all.
         target.fs.put_file(
-            str(local), target.path,
-            chunksize=max(_PART_SIZE, math.ceil(size / _MAX_PARTS)), max_concurrency=_PARTS_IN_FLIGHT,
+            str(local),
+            target.path,
+            chunksize=max(_PART_SIZE, math.ceil(size / _MAX_PARTS)),
+            max_concurrency=_PARTS_IN_FLIGHT,
         )
     stored = target.stat().st_size
     if stored != size:
@@ -115,7 +117,8 @@ def presigned_url(uri: str, expires_in: int) -> str:
     :param uri: the artifact's ``s3://`` staging URI.
     :param expires_in: seconds the URL stays valid.
     """
-    return staged_path(uri).sign(expiration=expires_in)
+    url: str = staged_path(uri).sign(expiration=expires_in)
+    return url
 
 
 def is_s3(uri: str) -> bool:

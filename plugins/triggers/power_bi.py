@@ -38,6 +38,8 @@ class PowerBiExportTrigger(EnginePollTrigger):
 
     async def poll(self, client: Any, export_id: str) -> tuple[bool, float | None]:
         hook = self.hook
-        state = await hook.aget_export(client, await hook.aget_token(client), self.workspace_id, self.report_id, export_id)
+        state = await hook.aget_export(
+            client, await hook.aget_token(client), self.workspace_id, self.report_id, export_id
+        )
         self.log.info("powerbi export %s: %s, %d%%", export_id, state.status, state.percent)
         return state.done, state.retry_after

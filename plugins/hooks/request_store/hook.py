@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow.sdk import BaseHook
@@ -24,7 +24,7 @@ from reporting.lifecycle import Status, check_transition
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class RequestStoreHook(BaseHook):
@@ -127,8 +127,14 @@ class RequestStoreHook(BaseHook):
                 },
             )
             if created:
-                tx.audit(request_id, "STATUS_CHANGE", actor, now, new_status=str(status),
-                         details={"report_id": report_id, "trigger_type": trigger_type})
+                tx.audit(
+                    request_id,
+                    "STATUS_CHANGE",
+                    actor,
+                    now,
+                    new_status=str(status),
+                    details={"report_id": report_id, "trigger_type": trigger_type},
+                )
         return bool(created)
 
     def get_request(self, request_id: str) -> dict[str, Any] | None:
@@ -184,7 +190,11 @@ class RequestStoreHook(BaseHook):
                 tx.audit(request_id, "STATUS_CHANGE", actor, now, str(old_status), str(new_status), details)
         if not moved:
             self.log.info(
-                "request %s: move %s -> %s changed nothing (it is no longer %s)", request_id, old_status, new_status, old_status
+                "request %s: move %s -> %s changed nothing (it is no longer %s)",
+                request_id,
+                old_status,
+                new_status,
+                old_status,
             )
         return bool(moved)
 
@@ -223,10 +233,16 @@ class RequestStoreHook(BaseHook):
             else:
                 taken = tx.execute("consume_pending", {"now": now})
             if taken:
-                tx.execute("audit_enqueued", {
-                    "now": now, "details": to_json({"source": "worktable"}), "try_number": actor.try_number,
-                    "dag_run_id": actor.dag_run_id, "task_id": actor.task_id,
-                })
+                tx.execute(
+                    "audit_enqueued",
+                    {
+                        "now": now,
+                        "details": to_json({"source": "worktable"}),
+                        "try_number": actor.try_number,
+                        "dag_run_id": actor.dag_run_id,
+                        "task_id": actor.task_id,
+                    },
+                )
         return max(int(taken), 0)
 
     def open_intake_queue(self) -> list[dict[str, Any]]:
@@ -242,7 +258,8 @@ class RequestStoreHook(BaseHook):
         """
         with self._transaction() as tx:
             marked = tx.execute(
-                "mark_dispatched", {"request_id": request_id, "outcome": outcome, "dag_run_id": dag_run_id, "now": _now()}
+                "mark_dispatched",
+                {"request_id": request_id, "outcome": outcome, "dag_run_id": dag_run_id, "now": _now()},
             )
         return bool(marked)
 
@@ -261,7 +278,9 @@ class RequestStoreHook(BaseHook):
 
     # --- events, errors, deliveries -------------------------------------------------------------
 
-    def record_event(self, request_id: str, event_type: str, actor: Actor, details: Mapping[str, Any] | None = None) -> None:
+    def record_event(
+        self, request_id: str, event_type: str, actor: Actor, details: Mapping[str, Any] | None = None
+    ) -> None:
         """Write one audit row that is not a status change (RETRY, NOTIFICATION, ...).
 
         :param request_id: the request's id.
@@ -295,9 +314,17 @@ class RequestStoreHook(BaseHook):
                     "created_at": now,
                 },
             )
-            tx.audit(request_id, "ERROR", actor, now, details={
-                "error_code": error.code, "error_class": error.error_class, "retry_eligible": error.retry_eligible,
-            })
+            tx.audit(
+                request_id,
+                "ERROR",
+                actor,
+                now,
+                details={
+                    "error_code": error.code,
+                    "error_class": error.error_class,
+                    "retry_eligible": error.retry_eligible,
+                },
+            )
 
     def record_delivery(
         self, request_id: str, *, target_key: str, format: str, location: str, size: int, sha256: str, actor: Actor
@@ -316,15 +343,30 @@ class RequestStoreHook(BaseHook):
         """
         now = _now()
         values = {
-            "request_id": request_id, "target_key": target_key, "format": format,
-            "remote_location": location, "bytes": size, "sha256": sha256, "delivered_at": now,
+            "request_id": request_id,
+            "target_key": target_key,
+            "format": format,
+            "remote_location": location,
+            "bytes": size,
+            "sha256": sha256,
+            "delivered_at": now,
         }
         with self._transaction() as tx:
             recorded = tx.execute("insert_delivery", values)
             if recorded:
-                tx.audit(request_id, "DELIVERY", actor, now, details={
-                    "target": target_key, "format": format, "location": location, "bytes": size, "sha256": sha256,
-                })
+                tx.audit(
+                    request_id,
+                    "DELIVERY",
+                    actor,
+                    now,
+                    details={
+                        "target": target_key,
+                        "format": format,
+                        "location": location,
+                        "bytes": size,
+                        "sha256": sha256,
+                    },
+                )
         return bool(recorded)
 
     def get_delivery(self, request_id: str, target_key: str, format: str) -> dict[str, Any] | None:

@@ -58,7 +58,8 @@ class Transaction:
         """
         sql, bound = prepare(text, values, self.conn, self.dialect)
         self.cursor.execute(sql, bound)
-        return self.cursor.rowcount
+        changed: int = self.cursor.rowcount
+        return changed
 
     def rows(self, name: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Run a query file and return its rows (see :func:`normalise_row`).

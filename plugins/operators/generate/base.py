@@ -7,9 +7,9 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
@@ -20,6 +20,7 @@ from report_runtime.retry import EngineRetryPolicy
 from report_runtime.sending_gate import hold_if_paused
 from report_runtime.staging import stage_file
 from reporting.definition import InvalidParameters, ReportDefinition
+from reporting.engines import HttpEngine, ReportFormat
 from reporting.errors import EngineError, engine_error_from_dict
 from reporting.lifecycle import Status
 from reporting.naming import NamingContext, render_filename, staging_key
@@ -27,6 +28,7 @@ from reporting.renderers import RenderContext, RenderResult
 
 ARTIFACT_NAME = "{report_id}_{run_date}.{format}"
 DEFER_BACKSTOP_GRACE = timedelta(minutes=5)
+_Engine = TypeVar("_Engine")
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,17 @@ class ReportEngineOperator(BaseOperator):
 
     def default_report_path(self) -> str:
         """The engine's name for the report, from the definition."""
-        return self.definition.engine.report_path
+        raise NotImplementedError
+
+    def engine_of(self, kind: type[_Engine]) -> _Engine:
+        """The definition's engine settings, checked to be the kind this operator runs.
+
+        :param kind: the engine model this operator runs.
+        """
+        engine = self.definition.engine
+        if not isinstance(engine, kind):
+            raise TypeError(f"{type(self).__name__} does not run {engine.type} engines")
+        return engine
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         hold_if_paused(context, self.request["request_id"])
@@ -101,7 +113,9 @@ class ReportEngineOperator(BaseOperator):
         """Resolve the request's parameters (failing at once if they are invalid) and its naming."""
         request = self.request
         if self.parameters:
-            self.log.info("request %s: parameters %s replace the request's", request["request_id"], sorted(self.parameters))
+            self.log.info(
+                "request %s: parameters %s replace the request's", request["request_id"], sorted(self.parameters)
+            )
             request = {**request, "parameters": {**request["parameters"], **self.parameters}}
         try:
             parameters = self.definition.resolve_parameters(request["parameters"])
@@ -115,11 +129,11 @@ class ReportEngineOperator(BaseOperator):
                 title=self.definition.title,
                 report_id=self.definition.id,
                 parameters=request["parameters"],
-                generated_at=datetime.now(timezone.utc),
+                generated_at=datetime.now(UTC),
             ),
         )
 
-    def artifact_paths(self, workdir: str, naming: NamingContext) -> dict[str, Path]:
+    def artifact_paths(self, workdir: str, naming: NamingContext) -> dict[ReportFormat, Path]:
         """Where each format is written inside a work folder.
 
         :param workdir: a private temporary folder.
@@ -144,7 +158,9 @@ class ReportEngineOperator(BaseOperator):
             details={"artifacts": [{k: a[k] for k in ("format", "uri", "rows", "bytes", "sha256")} for a in artifacts]},
         )
         if not moved:
-            self.log.info("request %s: already past IN_PROGRESS; the staged artifacts were refreshed", request["request_id"])
+            self.log.info(
+                "request %s: already past IN_PROGRESS; the staged artifacts were refreshed", request["request_id"]
+            )
         for artifact in artifacts:
             self.log.info(
                 "request %s: %s artifact staged at %s (%s rows, %d bytes, sha256 %s)",
@@ -158,7 +174,7 @@ class ReportEngineOperator(BaseOperator):
         return artifacts
 
     def generate(
-        self, paths: dict[str, Path], parameters: dict[str, Any], context: RenderContext
+        self, paths: dict[ReportFormat, Path], parameters: dict[str, Any], context: RenderContext
     ) -> list[RenderResult]:
         """Write one file per format and describe each.
 
@@ -195,18 +211,23 @@ class HttpReportOperator(ReportEngineOperator):
     """
 
     @property
+    def engine(self) -> HttpEngine:
+        """The definition's engine settings."""
+        return self.engine_of(HttpEngine)
+
+    @property
     def engine_timeout(self) -> float:
         """Seconds the hooks wait for one HTTP response."""
-        return self.definition.engine.timeout.total_seconds()
+        return self.engine.timeout.total_seconds()
 
     def execute(self, context: Context) -> Any:
         with fail_fast():
             return super().execute(context)
 
     def generate(
-        self, paths: dict[str, Path], parameters: dict[str, Any], context: RenderContext
+        self, paths: dict[ReportFormat, Path], parameters: dict[str, Any], context: RenderContext
     ) -> list[RenderResult]:
-        engine = self.definition.engine
+        engine = self.engine
         values = engine.engine_parameters(parameters)
         return [self.fetch_document(engine.format_map[fmt], values, path, fmt) for fmt, path in paths.items()]
 
@@ -243,12 +264,14 @@ class DeferrableReportOperator(HttpReportOperator):
     :param report_path: what to run on the engine (templated); defaults to the definition's.
     """
 
-    def execute(self, context: Context) -> None:
+    def execute(self, context: Context) -> NoReturn:
         hold_if_paused(context, self.request["request_id"])
         run = self.prepare()
         with fail_fast():
             exports = self.start_exports(run.parameters)
-        self.log.info("request %s: %s exports started: %s", run.request["request_id"], self.definition.engine.type, exports)
+        self.log.info(
+            "request %s: %s exports started: %s", run.request["request_id"], self.definition.engine.type, exports
+        )
         budget = self.execution_timeout or self.definition.execution_timeout
         deadline = time.time() + budget.total_seconds()
         # The trigger stops itself at the deadline with a classified, retryable timeout; Airflow's own
@@ -290,17 +313,17 @@ class DeferrableReportOperator(HttpReportOperator):
         """
         raise NotImplementedError
 
-    def poll_arguments(self, exports: dict[str, str], deadline: float) -> dict[str, Any]:
+    def poll_arguments(self, exports: dict[str, str], deadline: float, poll_interval: timedelta) -> dict[str, Any]:
         """What every engine's poll trigger takes: the connection, the exports, when to poll and when to stop.
 
         :param exports: export ids by format.
         :param deadline: the epoch time at which waiting stops with a timeout.
+        :param poll_interval: the wait between polls when the engine gives no Retry-After.
         """
-        engine = self.definition.engine
         return {
-            "conn_id": engine.conn_id,
+            "conn_id": self.engine.conn_id,
             "exports": exports,
-            "poll_interval": engine.poll_interval.total_seconds(),
+            "poll_interval": poll_interval.total_seconds(),
             "deadline": deadline,
             "timeout": self.engine_timeout,
         }

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from hooks.bi_publisher import BiPublisherHook
 from operators.generate.base import HttpReportOperator
+from reporting.engines import ObieeEngine
 from reporting.renderers import RenderResult
 
 
@@ -20,13 +21,21 @@ class BiPublisherReportOperator(HttpReportOperator):
 
     ui_color = "#fde9e7"
 
+    @property
+    def engine(self) -> ObieeEngine:
+        """The definition's BI Publisher engine settings."""
+        return self.engine_of(ObieeEngine)
+
+    def default_report_path(self) -> str:
+        return self.engine.report_path
+
     @cached_property
     def hook(self) -> BiPublisherHook:
         """The BI Publisher hook of this task."""
-        return BiPublisherHook(self.definition.engine.conn_id, timeout=self.engine_timeout)
+        return BiPublisherHook(self.engine.conn_id, timeout=self.engine_timeout)
 
     def fetch_document(self, format_name: str, values: dict[str, str], dest: Path, fmt: str) -> RenderResult:
-        engine = self.definition.engine
+        engine = self.engine
         return self.hook.run_report(
             self.engine_report_path,
             format_name,

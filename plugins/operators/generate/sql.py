@@ -9,6 +9,8 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from hooks.report_query import ReportQueryHook
 from operators.generate.base import ReportEngineOperator
+from reporting.definition import SqlEngine
+from reporting.engines import ReportFormat
 from reporting.errors import EngineSqlError, sql_error_is_permanent
 from reporting.loader import sql_dir
 from reporting.renderers import RenderContext, RenderResult, open_renderer, render_all
@@ -28,14 +30,19 @@ class SqlReportOperator(ReportEngineOperator):
     :param request: the claimed request (the claim task's XCom).
     """
 
+    @property
+    def engine(self) -> SqlEngine:
+        """The definition's SQL engine settings."""
+        return self.engine_of(SqlEngine)
+
     def default_report_path(self) -> str:
         """The definition's SQL file, relative to include/sql."""
-        return self.definition.engine.sql
+        return self.engine.sql
 
     def generate(
-        self, paths: dict[str, Path], parameters: dict[str, Any], context: RenderContext
+        self, paths: dict[ReportFormat, Path], parameters: dict[str, Any], context: RenderContext
     ) -> list[RenderResult]:
-        engine = self.definition.engine
+        engine = self.engine
         sql_file = self.engine_report_path
         sql_text = (sql_dir() / sql_file).read_text(encoding="utf-8")
         hook = ReportQueryHook(report_conn_id=engine.conn_id)

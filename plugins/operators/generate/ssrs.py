@@ -7,6 +7,7 @@ from pathlib import Path
 
 from hooks.ssrs import SsrsHook
 from operators.generate.base import HttpReportOperator
+from reporting.engines import SsrsEngine
 from reporting.renderers import RenderResult
 
 
@@ -20,10 +21,18 @@ class SsrsReportOperator(HttpReportOperator):
 
     ui_color = "#e8f0fe"
 
+    @property
+    def engine(self) -> SsrsEngine:
+        """The definition's SSRS engine settings."""
+        return self.engine_of(SsrsEngine)
+
+    def default_report_path(self) -> str:
+        return self.engine.report_path
+
     @cached_property
     def hook(self) -> SsrsHook:
         """The SSRS hook of this task."""
-        return SsrsHook(self.definition.engine.conn_id, timeout=self.engine_timeout)
+        return SsrsHook(self.engine.conn_id, timeout=self.engine_timeout)
 
     def fetch_document(self, format_name: str, values: dict[str, str], dest: Path, fmt: str) -> RenderResult:
         return self.hook.render(self.engine_report_path, format_name, values, dest, fmt)

@@ -43,8 +43,14 @@ def test_get_conn_gives_an_authenticated_session_and_sets_the_base_url(monkeypat
 
 
 def test_bi_publisher_sends_a_bearer_token_when_the_connection_says_so(monkeypatch):
-    _connection(monkeypatch, "bip", conn_type="bi_publisher", host="http://bi:8080/", password="t0ken",
-                extra={"auth_type": "bearer"})
+    _connection(
+        monkeypatch,
+        "bip",
+        conn_type="bi_publisher",
+        host="http://bi:8080/",
+        password="t0ken",
+        extra={"auth_type": "bearer"},
+    )
     hook = BiPublisherHook("bip")
 
     with hook.get_conn() as session:
@@ -55,9 +61,18 @@ def test_bi_publisher_sends_a_bearer_token_when_the_connection_says_so(monkeypat
 def test_ssrs_sessions_speak_ntlm_or_basic_and_the_base_url_is_the_report_server(monkeypatch):
     from requests_ntlm import HttpNtlmAuth
 
-    _connection(monkeypatch, "ssrs_ntlm", conn_type="ssrs", host="https://ssrs.example.com", login="DOM\\u", password="p")
-    _connection(monkeypatch, "ssrs_basic", conn_type="ssrs", host="https://ssrs.example.com", login="u", password="p",
-                extra={"auth_type": "basic", "report_server_path": "/ReportServer_SQL2019"})
+    _connection(
+        monkeypatch, "ssrs_ntlm", conn_type="ssrs", host="https://ssrs.example.com", login="DOM\\u", password="p"
+    )
+    _connection(
+        monkeypatch,
+        "ssrs_basic",
+        conn_type="ssrs",
+        host="https://ssrs.example.com",
+        login="u",
+        password="p",
+        extra={"auth_type": "basic", "report_server_path": "/ReportServer_SQL2019"},
+    )
     ntlm, basic = SsrsHook("ssrs_ntlm"), SsrsHook("ssrs_basic")
 
     with ntlm.get_conn() as session:
@@ -69,16 +84,28 @@ def test_ssrs_sessions_speak_ntlm_or_basic_and_the_base_url_is_the_report_server
 
 
 def test_midas_sessions_carry_the_api_key_in_the_header_the_connection_names(monkeypatch):
-    _connection(monkeypatch, "midas", conn_type="midas", host="https://midas.example.com", password="k3y",
-                extra={"api_key_header": "X-Midas-Key"})
+    _connection(
+        monkeypatch,
+        "midas",
+        conn_type="midas",
+        host="https://midas.example.com",
+        password="k3y",
+        extra={"api_key_header": "X-Midas-Key"},
+    )
 
     with MidasHook("midas").get_conn() as session:
         assert session.headers["X-Midas-Key"] == "k3y" and session.headers["Accept"] == "application/json"
 
 
 def test_power_bi_sessions_carry_the_token_and_talk_to_the_clouds_api(monkeypatch):
-    _connection(monkeypatch, "pbi", conn_type="powerbi", login="client", password="secret",
-                extra={"tenant_id": "t", "api_url": "https://api.powerbi.de/"})
+    _connection(
+        monkeypatch,
+        "pbi",
+        conn_type="powerbi",
+        login="client",
+        password="secret",
+        extra={"tenant_id": "t", "api_url": "https://api.powerbi.de/"},
+    )
     hook = PowerBiHook("pbi")
     monkeypatch.setattr(hook, "get_token", lambda: "tok")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -35,12 +35,17 @@ ROWS = [
 
 
 def _chunk(rows) -> str:
-    ids, qty, label, day, at, amount = zip(*rows) if rows else ([],) * 6
-    return chunk([
-        Column("ID", "FIXED", ids), Column("QTY", "FIXED", qty), Column("LABEL", "TEXT", label),
-        Column("DAY", "DATE", day), Column("HAPPENED_AT", "TIMESTAMP_NTZ", at, scale=9),
-        Column("AMOUNT", "FIXED", amount, precision=12, scale=2),
-    ])
+    ids, qty, label, day, at, amount = zip(*rows, strict=True) if rows else ([],) * 6
+    return chunk(
+        [
+            Column("ID", "FIXED", ids),
+            Column("QTY", "FIXED", qty),
+            Column("LABEL", "TEXT", label),
+            Column("DAY", "DATE", day),
+            Column("HAPPENED_AT", "TIMESTAMP_NTZ", at, scale=9),
+            Column("AMOUNT", "FIXED", amount, precision=12, scale=2),
+        ]
+    )
 
 
 CHUNKS = [_chunk(ROWS[:3]), _chunk(ROWS[3:])]
@@ -55,8 +60,9 @@ class _SnowflakeCursor:
 
     def fetch_arrow_batches(self, force_microsecond_precision=False):
         for data in self.chunks:
-            yield as_table(data, number_to_decimal=self.number_to_decimal,
-                           force_microsecond_precision=force_microsecond_precision)
+            yield as_table(
+                data, number_to_decimal=self.number_to_decimal, force_microsecond_precision=force_microsecond_precision
+            )
 
     def fetchmany(self, size):  # pragma: no cover - must not be used on Snowflake
         raise AssertionError("Snowflake results are read as Arrow batches")
@@ -88,7 +94,7 @@ def test_snowflake_arrow_chunks_give_the_values_fetchmany_gives():
     rows = [row for batch in batches for row in batch]
     assert rows == ROWS
     assert rows == as_rows(CHUNKS[0]) + as_rows(CHUNKS[1]), "the connector's own fetchmany gives the same"
-    for got, expected in zip(rows, ROWS):
+    for got, expected in zip(rows, ROWS, strict=True):
         assert [type(v) for v in got] == [type(v) for v in expected], got
 
 
@@ -119,7 +125,7 @@ def test_other_databases_are_read_with_fetchmany_in_batch_size_chunks():
 
 # --- rendered files ---------------------------------------------------------------------------
 
-CONTEXT = RenderContext("Nulls", "nulls", {}, datetime(2026, 1, 1, tzinfo=timezone.utc))
+CONTEXT = RenderContext("Nulls", "nulls", {}, datetime(2026, 1, 1, tzinfo=UTC))
 
 
 def _render(batches, folder: Path) -> dict[str, Path]:
@@ -171,7 +177,9 @@ def test_pandas_frames_were_the_bug(tmp_path):
 
 
 def test_the_hook_asks_snowflake_for_decimals_before_it_executes(tmp_path, monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_NULLS_SF", json.dumps({"conn_type": "snowflake", "login": "u", "extra": {"account": "a"}}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_NULLS_SF", json.dumps({"conn_type": "snowflake", "login": "u", "extra": {"account": "a"}})
+    )
     events = []
 
     class Connection:
@@ -185,7 +193,7 @@ def test_the_hook_asks_snowflake_for_decimals_before_it_executes(tmp_path, monke
             events.append("connection closed")
 
     class Cursor(_SnowflakeCursor):
-        description = [(name,) for name in COLUMNS]
+        description = tuple((name,) for name in COLUMNS)
 
         def execute(self, statement, params):
             # Result chunks are made at execute, with the connection's setting of that moment.
@@ -200,8 +208,9 @@ def test_the_hook_asks_snowflake_for_decimals_before_it_executes(tmp_path, monke
 
     monkeypatch.setattr(SnowflakeHook, "get_conn", lambda self: connection)
 
-    with ReportQueryHook("nulls_sf").stream_rows("SELECT * FROM nulls WHERE id > :min_id", {"min_id": 0},
-                                                 batch_size=2) as (columns, batches):
+    with ReportQueryHook("nulls_sf").stream_rows(
+        "SELECT * FROM nulls WHERE id > :min_id", {"min_id": 0}, batch_size=2
+    ) as (columns, batches):
         paths = _render(batches, tmp_path / "sf")
         assert events == [("SELECT * FROM nulls WHERE id > %(min_id)s", {"min_id": 0})], "bound, never formatted"
 

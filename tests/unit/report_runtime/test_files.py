@@ -19,10 +19,17 @@ def test_every_try_gets_a_temporary_name_of_its_own():
     assert all(is_partial_of(n, "report.csv") for n in names)
 
 
-@pytest.mark.parametrize("name", [
-    "report.csv", ".report.csv.partial", ".report.csv.1.x.123.abcdef01.partial", ".other.csv.123.abcdef01.partial",
-    ".report.csv.123.abcdef01.partial.bak", ".report.csv.pid.abcdef01.partial",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "report.csv",
+        ".report.csv.partial",
+        ".report.csv.1.x.123.abcdef01.partial",
+        ".other.csv.123.abcdef01.partial",
+        ".report.csv.123.abcdef01.partial.bak",
+        ".report.csv.pid.abcdef01.partial",
+    ],
+)
 def test_only_its_own_temporary_names_count_as_leftovers_of_a_file(name):
     assert not is_partial_of(name, "report.csv")
 

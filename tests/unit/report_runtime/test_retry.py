@@ -17,20 +17,32 @@ from reporting.errors import EngineError, EngineHttpError, EngineTimeout
 def test_the_default_retry_settings():
     args = retry_args(RetryPolicy())
     assert (args["retries"], args["retry_delay"], args["retry_exponential_backoff"], args["max_retry_delay"]) == (
-        2, timedelta(seconds=1), 2.0, timedelta(seconds=60)
+        2,
+        timedelta(seconds=1),
+        2.0,
+        timedelta(seconds=60),
     )
 
 
 def test_a_fifteen_minute_schedule_is_expressible():
-    policy = RetryPolicy.model_validate({"retries": 3, "retry_delay": "15m", "backoff_multiplier": 2.0, "max_retry_delay": "2h"})
+    policy = RetryPolicy.model_validate(
+        {"retries": 3, "retry_delay": "15m", "backoff_multiplier": 2.0, "max_retry_delay": "2h"}
+    )
     args = retry_args(policy)
     assert args["retries"] == 3 and args["retry_delay"] == timedelta(minutes=15)
 
 
 def test_task_kinds_override_the_report_settings():
     policy = RetryPolicy.model_validate(
-        {"retries": 3, "retry_delay": "10s", "max_retry_delay": "5m", "non_retryable_errors": ["PermissionError"],
-         "engine": {"retries": 5}, "distribution": {"retry_delay": "30s"}, "notification": {"retries": 0}}
+        {
+            "retries": 3,
+            "retry_delay": "10s",
+            "max_retry_delay": "5m",
+            "non_retryable_errors": ["PermissionError"],
+            "engine": {"retries": 5},
+            "distribution": {"retry_delay": "30s"},
+            "notification": {"retries": 0},
+        }
     )
     assert policy.for_task("engine").retries == 5
     assert policy.for_task("distribution").retry_delay == timedelta(seconds=30)
@@ -49,7 +61,9 @@ def test_error_lists_decide_before_anything_else():
 
 def test_engine_errors_keep_their_own_verdict():
     policy = ReportRetryPolicy()
-    assert policy.evaluate(EngineError("obiee", "HTTP 400 bad request", retryable=False), 1, 3).action is RetryAction.FAIL
+    assert (
+        policy.evaluate(EngineError("obiee", "HTTP 400 bad request", retryable=False), 1, 3).action is RetryAction.FAIL
+    )
 
 
 def test_serialize_round_trip():
