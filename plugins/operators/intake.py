@@ -38,7 +38,10 @@ class DagRunAlreadyExists(Exception):
 def trigger_dag_run(dag_id: str, run_id: str, conf: dict[str, Any]) -> None:
     """Create a DAG run through the task's supervisor, as ``TriggerDagRunOperator`` does.
 
-    Unlike that operator, one task can start many runs this way.
+    Unlike that operator, one task can start many runs this way, in the order it is asked to. The
+    operator starts one run per task instance (its ``DagRunTriggerException`` becomes this same
+    message in the task runner): mapped over a batch, its runs would start in parallel, in no set
+    order, at the cost of a task start each.
 
     :param dag_id: the DAG to run.
     :param run_id: the new run's id.
