@@ -6,7 +6,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar
+from typing import Any, BinaryIO, ClassVar, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -25,6 +25,16 @@ from reporting.renderers import RenderResult
 
 CHUNK = 1024 * 1024
 _TAGS = re.compile(r"<[^>]+>")
+
+
+class _HttpAnswer(Protocol):
+    """A response of requests or httpx, as far as checking its status goes."""
+
+    @property
+    def status_code(self) -> int: ...
+
+
+_Answer = TypeVar("_Answer", bound=_HttpAnswer)
 
 
 def base_url(host: str | None, port: int | None, extra: dict[str, Any]) -> str:
@@ -154,8 +164,7 @@ class HttpEngineHook(BaseHook):
             raise self._timeout(method, url) from exc
         except requests.ConnectionError as exc:
             raise self._unreachable(url, exc) from exc
-        self._raise_for_status(response, method, url)
-        return response
+        return self._checked(response, method, url)
 
     def _timeout(self, method: str, url: str) -> EngineTimeout:
         return EngineTimeout(self.engine, f"no answer to {method} {urlsplit(url).path} within {self.timeout:g} s")
@@ -166,9 +175,10 @@ class HttpEngineHook(BaseHook):
             self.engine, f"cannot reach {parts.hostname}:{parts.port or ''} ({type(exc).__name__})"
         )
 
-    def _raise_for_status(self, response: Any, method: str, url: str) -> None:
+    def _checked(self, response: _Answer, method: str, url: str) -> _Answer:
         if response.status_code >= 400:
             raise self.http_error(response, method, urlsplit(url).path)
+        return response
 
     def http_error(self, response: Any, method: str, path: str) -> EngineHttpError:
         """The classified error of a failed response (requests or httpx).
@@ -208,8 +218,7 @@ class HttpEngineHook(BaseHook):
             raise self._timeout(method, url) from exc
         except httpx.TransportError as exc:
             raise self._unreachable(url, exc) from exc
-        self._raise_for_status(response, method, url)
-        return response
+        return self._checked(response, method, url)
 
     def save_document(
         self,
