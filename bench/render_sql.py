@@ -66,7 +66,7 @@ elif kind == "engine":
     import os
     os.environ["AIRFLOW_CONN_REPORTING_BENCH_PG"] = json.dumps({{"conn_type": "postgres", **{conn!r}}})
     from airflow.sdk import BaseHook
-    from operators.engines import SqlReportOperator
+    from operators.generate.sql import SqlReportOperator
     from reporting.definition import ReportDefinition
     from reporting.render import RenderContext
     # The SQL engine exactly as a report runs it: its operator's generate() on an Airflow connection.

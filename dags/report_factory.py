@@ -15,16 +15,18 @@ from typing import Any
 from airflow.sdk import DAG, Param, get_parsing_context
 from airflow.sdk.definitions.timetables.trigger import CronTriggerTimetable
 
-from operators.callbacks import on_task_failure, on_task_retry
 from operators.claim import ClaimRequestOperator, RunTargetsOperator
-from operators.distribution import DistributeOperator
-from operators.bi_publisher import BiPublisherReportOperator
-from operators.engines import ReportEngineOperator, SqlReportOperator
-from operators.midas import MidasReportOperator
-from operators.power_bi import PowerBiReportOperator
-from operators.ssrs import SsrsReportOperator
-from operators.retry import retry_args
-from operators.notification import FinalizeOperator, NotifyOperator
+from operators.distribute import DistributeOperator
+from operators.finalize import FinalizeOperator
+from operators.generate.base import ReportEngineOperator
+from operators.generate.bi_publisher import BiPublisherReportOperator
+from operators.generate.midas import MidasReportOperator
+from operators.generate.power_bi import PowerBiReportOperator
+from operators.generate.sql import SqlReportOperator
+from operators.generate.ssrs import SsrsReportOperator
+from operators.notify import NotifyOperator
+from report_runtime.callbacks import on_task_failure, on_task_retry
+from report_runtime.retry import retry_args
 from reporting.definition import ParameterSpec, ReportDefinition
 from reporting.durations import format_duration
 from reporting.loader import load_definitions
@@ -77,7 +79,8 @@ def _doc_md(definition: ReportDefinition) -> str:
         lines += ["| parameter | type | default | allowed |", "|---|---|---|---|"]
         for name, spec in definition.parameters.items():
             allowed = ", ".join(map(str, spec.allowed_values)) if spec.allowed_values else ""
-            lines.append(f"| `{name}` | {spec.type} | {_jsonable(spec.default) if spec.default is not None else ''} | {allowed} |")
+            default = _jsonable(spec.default) if spec.default is not None else ""
+            lines.append(f"| `{name}` | {spec.type} | {default} | {allowed} |")
         lines.append("")
     targets = ", ".join(f"`{definition.target_key(i)}` ({t.type})" for i, t in enumerate(definition.distribution))
     retry = definition.retry

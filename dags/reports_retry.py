@@ -9,7 +9,7 @@ Wiring only: nothing here touches a database or the network while the file is pa
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import DAG, conf
 
@@ -23,7 +23,7 @@ _COMMON = {
     "max_retry_delay": timedelta(minutes=5),
     "execution_timeout": timedelta(minutes=30),
 }
-_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+_START = datetime(2026, 1, 1, tzinfo=UTC)
 
 with DAG(
     dag_id="reports_retry",

@@ -8,12 +8,12 @@ Wiring only: nothing here touches a database or the network while the file is pa
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import DAG, conf
 
 from operators.intake import DispatchRequestsOperator, TakeInRequestsOperator
-from sensors.snowflake_stream import RequestIntakeSensor
+from sensors.request_intake import RequestIntakeSensor
 
 INTAKE_DAG_ID = "reporting_request_intake"
 
@@ -23,7 +23,7 @@ with DAG(
     doc_md=__doc__,
     schedule="@continuous",
     max_active_runs=1,
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     # The intake must run without anyone switching it on.
     is_paused_upon_creation=False,

@@ -68,15 +68,14 @@ class BiPublisherHook(HttpEngineHook):
     permanent_error_markers = ("InvalidParametersException", "AccessDeniedException", "ReportNotFound")
 
     def __init__(self, bi_publisher_conn_id: str | None = None, **kwargs: Any) -> None:
-        super().__init__(bi_publisher_conn_id, **kwargs)
+        super().__init__(**kwargs)
+        self.bi_publisher_conn_id = bi_publisher_conn_id or self.default_conn_name
 
-    def _session(self, conn: Any) -> requests.Session:
-        session = requests.Session()
+    def configure_session(self, session: requests.Session, conn: Any) -> None:
         if conn.extra_dejson.get("auth_type", "basic").lower() == "bearer":
             session.headers["Authorization"] = f"Bearer {conn.password}"
         else:
             session.auth = (conn.login or "", conn.password or "")
-        return session
 
     def run_report(
         self,
@@ -101,11 +100,10 @@ class BiPublisherHook(HttpEngineHook):
         :param locale: the output locale.
         :param by_pass_cache: ask for fresh data.
         """
-        conn = self._connection()
-        # The whole path is one URL segment: its slashes are encoded too.
-        url = self._base_url(conn) + RUN_PATH.format(path=quote(report_path, safe=""))
         body = report_request(format_name, parameters, template=template, locale=locale, by_pass_cache=by_pass_cache)
-        with self._session(conn) as session:
+        with self.get_conn() as session:
+            # The whole path is one URL segment: its slashes are encoded too.
+            url = self.base_url + RUN_PATH.format(path=quote(report_path, safe=""))
             response = self.send(
                 session,
                 "POST",

@@ -6,7 +6,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar
+from typing import Any, BinaryIO, ClassVar, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -25,6 +25,16 @@ from reporting.render import RenderResult
 
 CHUNK = 1024 * 1024
 _TAGS = re.compile(r"<[^>]+>")
+
+
+class _HttpAnswer(Protocol):
+    """A response of requests or httpx, as far as checking its status goes."""
+
+    @property
+    def status_code(self) -> int: ...
+
+
+_Answer = TypeVar("_Answer", bound=_HttpAnswer)
 
 
 def base_url(host: str | None, port: int | None, extra: dict[str, Any]) -> str:
@@ -82,29 +92,51 @@ def _json_message(data: Any) -> str:
 class HttpEngineHook(BaseHook):
     """Base of the BI engine hooks: stateless, credentials read from the Airflow connection on each call.
 
-    :param conn_id: the Airflow connection of the engine.
+    Each engine names its connection attribute after itself (``ssrs_conn_id``, ...), as the
+    providers do, so ``getattr(hook, hook.conn_name_attr)`` gives the connection id.
+    :meth:`get_conn` returns a ``requests`` session carrying the engine's authentication and
+    sets :attr:`base_url`, as ``HttpHook`` does.
+
     :param timeout: seconds to wait for one HTTP response.
     """
 
     engine: ClassVar[str] = ""
-    conn_name_attr = "conn_id"
+    conn_name_attr: ClassVar[str]
+    default_conn_name: ClassVar[str]
     # 500 bodies that carry one of these texts report a permanent problem (unknown report, bad parameter).
     permanent_error_markers: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, conn_id: str | None = None, *, timeout: float = 300.0, **kwargs: Any) -> None:
+    def __init__(self, *, timeout: float = 300.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.conn_id = conn_id or self.default_conn_name
         self.timeout = timeout
+        self.base_url = ""
 
-    def __getattr__(self, name: str) -> Any:
-        # Airflow's generic code (and the provider convention) reads the connection id through
-        # ``getattr(hook, hook.conn_name_attr)``; each engine names that attribute after itself.
-        if name == type(self).conn_name_attr:
-            return self.conn_id
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+    def get_conn_id(self) -> str:
+        """The engine's Airflow connection id."""
+        conn_id: str = getattr(self, self.conn_name_attr)
+        return conn_id
 
-    def _connection(self):
-        return self.get_connection(self.conn_id)
+    def get_conn(self) -> requests.Session:
+        """A session authenticated as the connection says; sets :attr:`base_url` from the connection.
+
+        The caller closes the session (``with hook.get_conn() as session: ...``).
+        """
+        conn = self.get_connection(self.get_conn_id())
+        self.base_url = self._base_url(conn)
+        session = requests.Session()
+        try:
+            self.configure_session(session, conn)
+        except BaseException:
+            session.close()
+            raise
+        return session
+
+    def configure_session(self, session: requests.Session, conn: Any) -> None:
+        """Give a new session the engine's authentication (credentials, headers) from its connection.
+
+        :param session: the new session.
+        :param conn: the engine's Airflow connection.
+        """
 
     def _base_url(self, conn: Any) -> str:
         return base_url(conn.host, conn.port, conn.extra_dejson)
@@ -139,9 +171,11 @@ class HttpEngineHook(BaseHook):
 
     def _unreachable(self, url: str, exc: Exception) -> EngineConnectionError:
         parts = urlsplit(url)
-        return EngineConnectionError(self.engine, f"cannot reach {parts.hostname}:{parts.port or ''} ({type(exc).__name__})")
+        return EngineConnectionError(
+            self.engine, f"cannot reach {parts.hostname}:{parts.port or ''} ({type(exc).__name__})"
+        )
 
-    def _checked(self, response: Any, method: str, url: str) -> Any:
+    def _checked(self, response: _Answer, method: str, url: str) -> _Answer:
         if response.status_code >= 400:
             raise self.http_error(response, method, urlsplit(url).path)
         return response
@@ -228,4 +262,4 @@ class HttpEngineHook(BaseHook):
             dest.unlink(missing_ok=True)
             raise EngineResponseError(self.engine, str(exc)) from None
         # Engines do not say how many rows a document holds.
-        return RenderResult(path=dest, format=fmt, rows=None, bytes=size, sha256=digest.hexdigest())  # type: ignore[arg-type]
+        return RenderResult(path=dest, format=fmt, rows=None, bytes=size, sha256=digest.hexdigest())

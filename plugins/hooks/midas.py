@@ -45,7 +45,9 @@ def job_state(job_id: str, body: Mapping[str, Any], retry_after_header: str | No
     if status in ("FAILED", "CANCELLED"):
         error = body.get("error") or {}
         detail = f"{error.get('code', status)}: {error.get('message', 'no reason given')}"
-        raise EngineJobFailed("midas", f"job {job_id} {status.lower()}: {detail}", retryable=bool(error.get("retryable")))
+        raise EngineJobFailed(
+            "midas", f"job {job_id} {status.lower()}: {detail}", retryable=bool(error.get("retryable"))
+        )
     if status not in ("QUEUED", "RUNNING", "SUCCEEDED"):
         raise EngineResponseError("midas", f"job {job_id} has an unknown status {status!r}")
     return JobState(status, parse_retry_after(retry_after_header), body.get("result"))
@@ -68,17 +70,19 @@ class MidasHook(HttpEngineHook):
     hook_name = "MIDAS"
 
     def __init__(self, midas_conn_id: str | None = None, **kwargs: Any) -> None:
-        super().__init__(midas_conn_id, **kwargs)
+        super().__init__(**kwargs)
+        self.midas_conn_id = midas_conn_id or self.default_conn_name
 
     @staticmethod
     def _headers(conn: Any) -> dict[str, str]:
         return {conn.extra_dejson.get("api_key_header", "X-API-Key"): conn.password or "", "Accept": "application/json"}
 
+    def configure_session(self, session: requests.Session, conn: Any) -> None:
+        session.headers.update(self._headers(conn))
+
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        conn = self._connection()
-        with requests.Session() as session:
-            session.headers.update(self._headers(conn))
-            return self.send(session, method, self._base_url(conn) + path, **kwargs)
+        with self.get_conn() as session:
+            return self.send(session, method, self.base_url + path, **kwargs)
 
     def submit(self, report: str, format_name: str, parameters: Mapping[str, str]) -> str:
         """Submit one job; return its id.
@@ -87,8 +91,10 @@ class MidasHook(HttpEngineHook):
         :param format_name: MIDAS's format name.
         :param parameters: values by MIDAS parameter name.
         """
-        response = self._call("POST", JOBS, json={"report": report, "format": format_name, "parameters": dict(parameters)})
-        job_id = response.json().get("job_id") if response.status_code == 202 else None
+        response = self._call(
+            "POST", JOBS, json={"report": report, "format": format_name, "parameters": dict(parameters)}
+        )
+        job_id: str | None = response.json().get("job_id") if response.status_code == 202 else None
         if not job_id:
             raise EngineResponseError("midas", f"job submission answered {response.status_code} without a job_id")
         return job_id
@@ -106,10 +112,8 @@ class MidasHook(HttpEngineHook):
 
         :param job_id: the job's id.
         """
-        conn = self._connection()
-        with requests.Session() as session:
-            session.headers.update(self._headers(conn))
-            response = session.delete(self._base_url(conn) + f"{JOBS}/{job_id}", timeout=self.timeout)
+        with self.get_conn() as session:
+            response = session.delete(self.base_url + f"{JOBS}/{job_id}", timeout=self.timeout)
         if response.status_code not in (202, 409):
             raise self.http_error(response, "DELETE", f"{JOBS}/{job_id}")
 
@@ -124,7 +128,10 @@ class MidasHook(HttpEngineHook):
         response = self._call("GET", f"{JOBS}/{job_id}/result", stream=True)
         with response:
             result = self.save_document(response.iter_content(CHUNK), dest, fmt)
-        if expected.get("sha256") and (result.sha256, result.bytes) != (expected["sha256"], expected.get("bytes", result.bytes)):
+        if expected.get("sha256") and (result.sha256, result.bytes) != (
+            expected["sha256"],
+            expected.get("bytes", result.bytes),
+        ):
             dest.unlink(missing_ok=True)
             raise EngineTransferError(
                 "midas", f"job {job_id}: the download ({result.bytes} bytes) does not match the announced result"
@@ -137,8 +144,10 @@ class MidasHook(HttpEngineHook):
         :param client: an ``httpx.AsyncClient``.
         :param job_id: the job's id.
         """
-        conn = await self.aget_connection(self.conn_id)
-        response = await self.asend(client, "GET", self._base_url(conn) + f"{JOBS}/{job_id}", headers=self._headers(conn))
+        conn = await self.aget_connection(self.midas_conn_id)
+        response = await self.asend(
+            client, "GET", self._base_url(conn) + f"{JOBS}/{job_id}", headers=self._headers(conn)
+        )
         return job_state(job_id, response.json(), response.headers.get("Retry-After"))
 
     async def acancel(self, client: Any, job_id: str) -> None:
@@ -147,7 +156,9 @@ class MidasHook(HttpEngineHook):
         :param client: an ``httpx.AsyncClient``.
         :param job_id: the job's id.
         """
-        conn = await self.aget_connection(self.conn_id)
-        response = await client.delete(self._base_url(conn) + f"{JOBS}/{job_id}", headers=self._headers(conn), timeout=self.timeout)
+        conn = await self.aget_connection(self.midas_conn_id)
+        response = await client.delete(
+            self._base_url(conn) + f"{JOBS}/{job_id}", headers=self._headers(conn), timeout=self.timeout
+        )
         if response.status_code not in (202, 409):
             raise self.http_error(response, "DELETE", f"{JOBS}/{job_id}")

@@ -67,7 +67,10 @@ def export_state(export_id: str, body: Mapping[str, Any], retry_after_header: st
         error = body.get("error") or {}
         detail = error.get("message") or error.get("code") or "no reason given"
         raise EngineJobFailed(
-            "powerbi", f"export {export_id} failed: {detail}", retryable=retry_after is not None, retry_after=retry_after
+            "powerbi",
+            f"export {export_id} failed: {detail}",
+            retryable=retry_after is not None,
+            retry_after=retry_after,
         )
     if status not in ("NotStarted", "Running", "Succeeded"):
         raise EngineResponseError("powerbi", f"export {export_id} has an unknown status {status!r}")
@@ -91,7 +94,8 @@ class PowerBiHook(HttpEngineHook):
     hook_name = "Power BI"
 
     def __init__(self, powerbi_conn_id: str | None = None, **kwargs: Any) -> None:
-        super().__init__(powerbi_conn_id, **kwargs)
+        super().__init__(**kwargs)
+        self.powerbi_conn_id = powerbi_conn_id or self.default_conn_name
         # Azure AD throttles token requests; one hook's calls (every format of a task) share a
         # token until shortly before it expires. Nothing else is kept between calls.
         self._token: tuple[str, float] | None = None
@@ -111,8 +115,8 @@ class PowerBiHook(HttpEngineHook):
         }
 
     @staticmethod
-    def _api(conn: Any, workspace_id: str, report_id: str) -> str:
-        return conn.extra_dejson.get("api_url", API_URL).rstrip("/") + REPORT_PATH.format(group=workspace_id, report=report_id)
+    def _report_url(base: str, workspace_id: str, report_id: str) -> str:
+        return base + REPORT_PATH.format(group=workspace_id, report=report_id)
 
     def _token_from(self, body: Mapping[str, Any]) -> tuple[str, float]:
         token = body.get("access_token")
@@ -126,17 +130,19 @@ class PowerBiHook(HttpEngineHook):
     def get_token(self) -> str:
         """An access token for the Power BI REST API (client-credentials grant), reused while it is valid."""
         if self._token is None or self._token[1] <= time.time():
-            conn = self._connection()
+            conn = self.get_connection(self.powerbi_conn_id)
             url, form = self._token_request(conn)
             with requests.Session() as session:
                 self._token = self._token_from(self.send(session, "POST", url, data=form).json())
         return self._token[0]
 
-    def _session(self) -> tuple[Any, requests.Session]:
-        conn = self._connection()
-        session = requests.Session()
+    def _base_url(self, conn: Any) -> str:
+        # The API's root is Power BI's (or the connection's sovereign cloud's), not the connection's host.
+        api_url: str = conn.extra_dejson.get("api_url", API_URL)
+        return api_url.rstrip("/")
+
+    def configure_session(self, session: requests.Session, conn: Any) -> None:
         session.headers["Authorization"] = f"Bearer {self.get_token()}"
-        return conn, session
 
     def start_export(self, workspace_id: str, report_id: str, format_name: str, parameters: Mapping[str, str]) -> str:
         """Start one export; return its id.
@@ -146,25 +152,13 @@ class PowerBiHook(HttpEngineHook):
         :param format_name: the export format.
         :param parameters: values by report parameter name.
         """
-        conn, session = self._session()
-        with session:
-            url = self._api(conn, workspace_id, report_id) + "/ExportTo"
+        with self.get_conn() as session:
+            url = self._report_url(self.base_url, workspace_id, report_id) + "/ExportTo"
             response = self.send(session, "POST", url, json=export_body(format_name, parameters))
         if response.status_code != 202 or "id" not in response.json():
             raise EngineResponseError("powerbi", f"ExportTo answered {response.status_code} without an export id")
-        return response.json()["id"]
-
-    def get_export(self, workspace_id: str, report_id: str, export_id: str) -> ExportState:
-        """Where one export stands.
-
-        :param workspace_id: the workspace (group) id.
-        :param report_id: the report id.
-        :param export_id: the export id.
-        """
-        conn, session = self._session()
-        with session:
-            response = self.send(session, "GET", self._api(conn, workspace_id, report_id) + f"/exports/{export_id}")
-        return export_state(export_id, response.json(), response.headers.get("Retry-After"))
+        export_id: str = response.json()["id"]
+        return export_id
 
     def download(self, workspace_id: str, report_id: str, export_id: str, dest: Path, fmt: str) -> RenderResult:
         """Download a finished export's file.
@@ -175,9 +169,8 @@ class PowerBiHook(HttpEngineHook):
         :param dest: the local file to write.
         :param fmt: the report format the file must be.
         """
-        conn, session = self._session()
-        with session:
-            url = self._api(conn, workspace_id, report_id) + f"/exports/{export_id}/file"
+        with self.get_conn() as session:
+            url = self._report_url(self.base_url, workspace_id, report_id) + f"/exports/{export_id}/file"
             with self.send(session, "GET", url, stream=True) as response:
                 return self.save_document(response.iter_content(CHUNK), dest, fmt)
 
@@ -189,14 +182,16 @@ class PowerBiHook(HttpEngineHook):
         :param client: an ``httpx.AsyncClient``.
         """
         if self._token is None or self._token[1] <= time.time():
-            conn = await self.aget_connection(self.conn_id)
+            conn = await self.aget_connection(self.powerbi_conn_id)
             url, form = self._token_request(conn)
             response = await self.asend(client, "POST", url, data=form)
             self._token = self._token_from(response.json())
         return self._token[0]
 
-    async def aget_export(self, client: Any, token: str, workspace_id: str, report_id: str, export_id: str) -> ExportState:
-        """:meth:`get_export` without blocking.
+    async def aget_export(
+        self, client: Any, token: str, workspace_id: str, report_id: str, export_id: str
+    ) -> ExportState:
+        """Where one export stands, asked without blocking (the trigger polls with it).
 
         :param client: an ``httpx.AsyncClient``.
         :param token: a token from :meth:`aget_token`.
@@ -204,7 +199,7 @@ class PowerBiHook(HttpEngineHook):
         :param report_id: the report id.
         :param export_id: the export id.
         """
-        conn = await self.aget_connection(self.conn_id)
-        url = self._api(conn, workspace_id, report_id) + f"/exports/{export_id}"
+        conn = await self.aget_connection(self.powerbi_conn_id)
+        url = self._report_url(self._base_url(conn), workspace_id, report_id) + f"/exports/{export_id}"
         response = await self.asend(client, "GET", url, headers={"Authorization": f"Bearer {token}"})
         return export_state(export_id, response.json(), response.headers.get("Retry-After"))

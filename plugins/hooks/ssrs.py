@@ -13,7 +13,9 @@ from hooks.http_engine import CHUNK, HttpEngineHook
 from reporting.render import RenderResult
 
 
-def render_url(base: str, report_path: str, format_name: str, parameters: Mapping[str, str], server_path: str = "/ReportServer") -> str:
+def render_url(
+    base: str, report_path: str, format_name: str, parameters: Mapping[str, str], server_path: str = "/ReportServer"
+) -> str:
     """The URL-access address that renders one report: ``/ReportServer?/<path>&<p>=<v>&rs:Format=...``.
 
     :param base: the server root (``https://ssrs.example.com``).
@@ -58,17 +60,21 @@ class SsrsHook(HttpEngineHook):
     )
 
     def __init__(self, ssrs_conn_id: str | None = None, **kwargs: Any) -> None:
-        super().__init__(ssrs_conn_id, **kwargs)
+        super().__init__(**kwargs)
+        self.ssrs_conn_id = ssrs_conn_id or self.default_conn_name
 
-    def _session(self, conn: Any) -> requests.Session:
-        session = requests.Session()
+    def _base_url(self, conn: Any) -> str:
+        # URL access lives under the report server's virtual directory.
+        server_path: str = conn.extra_dejson.get("report_server_path", "/ReportServer")
+        return super()._base_url(conn) + server_path
+
+    def configure_session(self, session: requests.Session, conn: Any) -> None:
         if conn.extra_dejson.get("auth_type", "ntlm").lower() == "basic":
             session.auth = (conn.login or "", conn.password or "")
         else:
             from requests_ntlm import HttpNtlmAuth
 
             session.auth = HttpNtlmAuth(conn.login or "", conn.password or "")
-        return session
 
     def render(
         self, report_path: str, format_name: str, parameters: Mapping[str, str], dest: Path, fmt: str
@@ -81,10 +87,9 @@ class SsrsHook(HttpEngineHook):
         :param dest: the local file to write.
         :param fmt: the report format (pdf, xlsx, csv) the document must be.
         """
-        conn = self._connection()
-        server_path = conn.extra_dejson.get("report_server_path", "/ReportServer")
-        url = render_url(self._base_url(conn), report_path, format_name, parameters, server_path)
-        with self._session(conn) as session:
+        with self.get_conn() as session:
+            # base_url already ends with the report server's virtual directory.
+            url = render_url(self.base_url, report_path, format_name, parameters, server_path="")
             response = self.send(session, "GET", url, stream=True)
             with response:
                 return self.save_document(response.iter_content(CHUNK), dest, fmt)

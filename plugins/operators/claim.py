@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from airflow.sdk import BaseHook, BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from operators.request_context import actor, jsonable, request_id_of, request_store
-from operators.sending_gate import hold_if_paused
+from report_runtime.request_context import actor, jsonable, request_id_of, request_store
+from report_runtime.sending_gate import hold_if_paused
 from reporting.definition import InvalidParameters, ReportDefinition
 from reporting.lifecycle import TERMINAL, Status
 from reporting.naming import NamingContext
@@ -95,7 +95,9 @@ class ClaimRequestOperator(BaseOperator):
             "dag_run_id": dag_run.run_id,
             "targets": targets,
         }
-        self.log.info("request %s: claimed by run %s with parameters %s", request_id, dag_run.run_id, request["parameters"])
+        self.log.info(
+            "request %s: claimed by run %s with parameters %s", request_id, dag_run.run_id, request["parameters"]
+        )
         return request
 
     def _check_hosts(self, targets: list[dict[str, Any]]) -> None:
@@ -111,7 +113,9 @@ class ClaimRequestOperator(BaseOperator):
                 continue
             host = (BaseHook.get_connection(conn_id).host or "").lower()
             if host not in allowed:
-                problems.append(f"target {record['key']!r}: connection {conn_id!r} points at host {host!r}, not an allowed host")
+                problems.append(
+                    f"target {record['key']!r}: connection {conn_id!r} points at host {host!r}, not an allowed host"
+                )
         if problems:
             raise InvalidDistribution(problems)
 
@@ -126,7 +130,8 @@ class ClaimRequestOperator(BaseOperator):
             raise AirflowSkipException(f"request {request_id} is already {status}; nothing is run again")
         if row["dag_run_id"] != me.dag_run_id:
             raise AirflowFailException(
-                f"request {request_id} is {status} in run {row['dag_run_id']}; this run {me.dag_run_id} does not take it over"
+                f"request {request_id} is {status} in run {row['dag_run_id']}; "
+                f"this run {me.dag_run_id} does not take it over"
             )
         # Our own run claimed it before: this is a retried or cleared claim task.
         self.log.info("request %s: already claimed by this run (%s)", request_id, status)
@@ -136,7 +141,9 @@ class ClaimRequestOperator(BaseOperator):
         given = str(conf.get("trigger_type") or "").upper()
         if given:
             if given not in TRIGGER_TYPES:
-                raise AirflowFailException(f"conf.trigger_type: {given!r} is not one of {', '.join(sorted(TRIGGER_TYPES))}")
+                raise AirflowFailException(
+                    f"conf.trigger_type: {given!r} is not one of {', '.join(sorted(TRIGGER_TYPES))}"
+                )
             return given
         run_type = str(getattr(dag_run.run_type, "value", dag_run.run_type))
         return _RUN_TYPE_TRIGGERS.get(run_type, "MANUAL")
@@ -164,7 +171,11 @@ class RunTargetsOperator(BaseOperator):
         self.request = request
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
-        targets = self.request["targets"]
-        self.log.info("request %s: %d targets: %s", self.request["request_id"], len(targets),
-                      ", ".join(f"{t['key']} ({t['type']}, {t['origin']})" for t in targets))
+        targets: list[dict[str, Any]] = self.request["targets"]
+        self.log.info(
+            "request %s: %d targets: %s",
+            self.request["request_id"],
+            len(targets),
+            ", ".join(f"{t['key']} ({t['type']}, {t['origin']})" for t in targets),
+        )
         return targets

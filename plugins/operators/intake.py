@@ -8,7 +8,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
-from operators.request_context import actor, jsonable, request_store
+from report_runtime.request_context import actor, jsonable, request_store
 from reporting.errors import ErrorInfo
 from reporting.lifecycle import Status
 from reporting.loader import load_definitions
@@ -38,7 +38,10 @@ class DagRunAlreadyExists(Exception):
 def trigger_dag_run(dag_id: str, run_id: str, conf: dict[str, Any]) -> None:
     """Create a DAG run through the task's supervisor, as ``TriggerDagRunOperator`` does.
 
-    Unlike that operator, one task can start many runs this way.
+    Unlike that operator, one task can start many runs this way, in the order it is asked to. The
+    operator starts one run per task instance (its ``DagRunTriggerException`` becomes this same
+    message in the task runner): mapped over a batch, its runs would start in parallel, in no set
+    order, at the cost of a task start each.
 
     :param dag_id: the DAG to run.
     :param run_id: the new run's id.
@@ -113,14 +116,23 @@ class DispatchRequestsOperator(BaseOperator):
             }
             try:
                 self.start_run(checked.definition.dag_id, run_id, conf)
-                self.log.info("request %s: started %s run %s (priority %s)",
-                              request_id, checked.definition.dag_id, run_id, row["priority"])
+                self.log.info(
+                    "request %s: started %s run %s (priority %s)",
+                    request_id,
+                    checked.definition.dag_id,
+                    run_id,
+                    row["priority"],
+                )
             except DagRunAlreadyExists:
                 self.log.info("request %s: run %s already exists; not started again", request_id, run_id)
             store.mark_dispatched(request_id, "TRIGGERED", run_id)
             outcome["triggered"].append(request_id)
-        self.log.info("intake: %d started, %d invalid, %d skipped",
-                      len(outcome["triggered"]), len(outcome["invalid"]), len(outcome["skipped"]))
+        self.log.info(
+            "intake: %d started, %d invalid, %d skipped",
+            len(outcome["triggered"]),
+            len(outcome["invalid"]),
+            len(outcome["skipped"]),
+        )
         return outcome
 
     def start_run(self, dag_id: str, run_id: str, conf: dict[str, Any]) -> None:
@@ -135,6 +147,12 @@ class DispatchRequestsOperator(BaseOperator):
     def _reject(self, store: Any, me: Any, request_id: str, exc: RequestRejected) -> None:
         self.log.warning("request %s refused: %s", request_id, exc)
         store.record_error(request_id, ErrorInfo("INVALID_REQUEST", "RequestRejected", str(exc)[:2000], False), me)
-        store.move(request_id, Status.PENDING, Status.FAILED, me, details={"problems": exc.problems},
-                   last_error=f"intake: {exc}")
+        store.move(
+            request_id,
+            Status.PENDING,
+            Status.FAILED,
+            me,
+            details={"problems": exc.problems},
+            last_error=f"intake: {exc}",
+        )
         store.mark_dispatched(request_id, "INVALID", None)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowSkipException
 
 from operators.intake import DagRunAlreadyExists, trigger_dag_run
-from operators.request_context import actor, request_store
-from operators.sending_gate import SEND_REPORTS_VARIABLE, sending_enabled
+from report_runtime.request_context import actor, request_store
+from report_runtime.sending_gate import SEND_REPORTS_VARIABLE, sending_enabled
 from reporting.errors import ErrorInfo
 from reporting.lifecycle import Status
 
@@ -53,8 +53,13 @@ class ResendHeldRequestsOperator(BaseOperator):
             request_id = row["request_id"]
             key = duplicate_key(row)
             if key in kept:
-                if store.move(request_id, Status.HELD, Status.DUPLICATE, me,
-                              details={"duplicate_of": kept[key], "retry_session": session}):
+                if store.move(
+                    request_id,
+                    Status.HELD,
+                    Status.DUPLICATE,
+                    me,
+                    details={"duplicate_of": kept[key], "retry_session": session},
+                ):
                     outcome["duplicate"].append(request_id)
                 continue
             kept[key] = request_id
@@ -95,7 +100,7 @@ class FailStuckRequestsOperator(BaseOperator):
     def execute(self, context: Context) -> list[str]:
         store = request_store()
         me = actor(context, "ORCHESTRATOR")
-        before = datetime.now(timezone.utc) - self.working_timeout
+        before = datetime.now(UTC) - self.working_timeout
         failed = []
         for row in store.stuck_requests(before):
             reason = (
@@ -103,8 +108,14 @@ class FailStuckRequestsOperator(BaseOperator):
                 f"in run {row['dag_run_id']}: the run died without its callbacks"
             )
             store.record_error(row["request_id"], ErrorInfo("STUCK", "WorkingTimeout", reason, True), me)
-            if store.move(row["request_id"], row["status"], Status.FAILED, me,
-                          details={"housekeeping": "working timeout"}, last_error=f"housekeeping: {reason}"):
+            if store.move(
+                row["request_id"],
+                row["status"],
+                Status.FAILED,
+                me,
+                details={"housekeeping": "working timeout"},
+                last_error=f"housekeeping: {reason}",
+            ):
                 failed.append(row["request_id"])
         self.log.info("housekeeping: %d stuck request(s) failed", len(failed))
         return failed

@@ -9,14 +9,7 @@ from triggers.engine_poll import EnginePollTrigger
 
 
 class MidasJobTrigger(EnginePollTrigger):
-    """Poll ``GET /api/v1/jobs/{id}`` until every job has SUCCEEDED.
-
-    :param conn_id: the MIDAS connection.
-    :param exports: job ids by report format.
-    :param poll_interval: seconds between polls without Retry-After.
-    :param deadline: epoch seconds at which waiting stops.
-    :param timeout: seconds to wait for one HTTP response.
-    """
+    """Poll ``GET /api/v1/jobs/{id}`` until every job has SUCCEEDED (the arguments are :class:`EnginePollTrigger`'s)."""
 
     engine = "midas"
 

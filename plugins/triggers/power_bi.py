@@ -12,13 +12,10 @@ from triggers.engine_poll import EnginePollTrigger
 class PowerBiExportTrigger(EnginePollTrigger):
     """Poll ``GET .../reports/{report}/exports/{id}`` until every export has Succeeded.
 
-    :param conn_id: the Power BI connection.
+    The other arguments are :class:`EnginePollTrigger`'s.
+
     :param workspace_id: the workspace (group) id.
     :param report_id: the report id.
-    :param exports: export ids by report format.
-    :param poll_interval: seconds between polls without Retry-After.
-    :param deadline: epoch seconds at which waiting stops.
-    :param timeout: seconds to wait for one HTTP response.
     """
 
     engine = "powerbi"
@@ -41,6 +38,8 @@ class PowerBiExportTrigger(EnginePollTrigger):
 
     async def poll(self, client: Any, export_id: str) -> tuple[bool, float | None]:
         hook = self.hook
-        state = await hook.aget_export(client, await hook.aget_token(client), self.workspace_id, self.report_id, export_id)
+        state = await hook.aget_export(
+            client, await hook.aget_token(client), self.workspace_id, self.report_id, export_id
+        )
         self.log.info("powerbi export %s: %s, %d%%", export_id, state.status, state.percent)
         return state.done, state.retry_after

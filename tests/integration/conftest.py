@@ -223,7 +223,7 @@ def _sending_gate_on(request):
         request.getfixturevalue("airflow_db")
         from airflow.models import Variable
 
-        from operators.sending_gate import SEND_REPORTS_VARIABLE
+        from report_runtime.sending_gate import SEND_REPORTS_VARIABLE
 
         Variable.delete(SEND_REPORTS_VARIABLE)
     yield

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from operators.distribution import deliver_email, deliver_s3, deliver_sftp, deliver_smb
-from operators.staging import stage_file
+from operators.distribute import deliver_email, deliver_s3, deliver_sftp, deliver_smb
+from report_runtime.staging import stage_file
 from reporting.definition import EmailTarget, S3Target, SftpTarget, SmbTarget
 from reporting.naming import NamingContext, TemplateError
 from servers.mail import attachments
@@ -186,7 +186,7 @@ def test_sftp_server_killed_mid_upload_leaves_no_final_file_and_a_retry_complete
 
     final = folder / "sales_2026-11-20.xlsx"
     assert hashlib.sha256(final.read_bytes()).hexdigest() == artifact["sha256"]
-    assert [p.name for p in folder.iterdir()] == [final.name], "the leftover temporary file was reused"
+    assert [p.name for p in folder.iterdir()] == [final.name], "the leftover temporary file was removed"
 
 
 # --- SMB ------------------------------------------------------------------------------------------

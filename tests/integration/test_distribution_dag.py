@@ -324,7 +324,7 @@ def test_a_target_that_stays_down_fails_the_request_and_a_rerun_sends_only_what_
     # A destination that stayed down through every retry pauses all sending.
     from airflow.models import Variable
 
-    from operators.sending_gate import SEND_REPORTS_VARIABLE
+    from report_runtime.sending_gate import SEND_REPORTS_VARIABLE
 
     assert Variable.get(SEND_REPORTS_VARIABLE) == "false"
     [paused] = [e for e in trail["events"] if (e["details"] or {}).get("sending_gate") == "off"]

@@ -32,7 +32,7 @@ from fake_engines import ssrs as ssrs_fake
 from fake_engines.harness import set_connection
 from fake_engines.server import FakeServer, Request
 from hooks.request_store import RequestStoreHook
-from operators.sending_gate import SEND_REPORTS_VARIABLE
+from report_runtime.sending_gate import SEND_REPORTS_VARIABLE
 from support.runs import ROOT, moves, request_of, task_states, test_run
 
 COMPLETED = [

@@ -18,9 +18,9 @@ from sqlalchemy import select
 
 from hooks.request_store import STREAM, Actor, RequestStoreHook
 from operators.intake import DispatchRequestsOperator, run_id_for_request
-from sensors.snowflake_stream import RequestIntakeSensor, SnowflakeStreamSensor
-from triggers.request_stream import RequestStreamTrigger
+from sensors.request_intake import RequestIntakeSensor
 from support.runs import load_module
+from triggers.request_stream import RequestStreamTrigger
 
 ROOT = Path(__file__).resolve().parents[2]
 INSERT = (
@@ -139,7 +139,7 @@ def test_stream_offset_moves_only_when_the_consuming_transaction_commits(snowfla
 
 
 def _consume_sql() -> str:
-    from hooks.request_store import snowflake_statement
+    from hooks.request_store.statements import snowflake_statement
 
     return snowflake_statement("consume_stream")
 
@@ -180,24 +180,6 @@ def test_poke_mode_without_deferral(store):
     assert sensor.poke({}) is False
     insert_request(store, "poke-1")
     assert sensor.poke({}) is True
-
-
-def test_snowflake_stream_sensor_checks_the_stream(snowflake_store, monkeypatch):
-    from support.snowflake_streams import FAKE_SNOWFLAKE_CONN
-
-    monkeypatch.setenv("AIRFLOW_CONN_SNOWFLAKE_DEFAULT", FAKE_SNOWFLAKE_CONN)
-    sensor = SnowflakeStreamSensor(task_id="wait", stream=STREAM)
-    assert sensor.poke({}) is False
-    insert_request(snowflake_store, "sf-1")
-    assert sensor.poke({}) is True
-
-
-def test_snowflake_stream_sensor_refuses_other_databases(pg_store, monkeypatch):
-    from airflow.sdk.exceptions import AirflowFailException
-
-    monkeypatch.setenv("AIRFLOW_CONN_NOT_SNOWFLAKE", json.dumps({"conn_type": "sqlite", "host": "/tmp/x.db"}))
-    with pytest.raises(AirflowFailException, match="not Snowflake; use RequestIntakeSensor"):
-        SnowflakeStreamSensor(task_id="wait", snowflake_conn_id="not_snowflake").poke({})
 
 
 # --- the intake DAG ------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Retries end to end: the sending gate's use cases (1 to 8 in the test names), a definition's own retry
-settings, timeouts and SQL errors, on Airflow's own retries, the sending gate Variable and the reports_retry DAG.
+"""Every use case of the seeds' retry design (seed 000: 1 to 8) and retry configuration (seed 004),
+on Airflow's own retries, the sending gate Variable and the reports_retry DAG.
 
 Runs are in-process ``dag.test()`` runs of the sample report on SQLite; failures come from a
 real cause: the local target folder is blocked by a file (an infrastructure error that a
@@ -17,7 +17,7 @@ import yaml
 from sqlalchemy import select
 
 from hooks.request_store import RequestStoreHook
-from operators.sending_gate import SEND_REPORTS_VARIABLE
+from report_runtime.sending_gate import SEND_REPORTS_VARIABLE
 from support.runs import ROOT, load_module, moves, task_states, test_run
 
 
@@ -89,7 +89,7 @@ def _runs_started_by_retry(request_id: str) -> list:
     return runs
 
 
-# --- the sending gate: holding, retrying, pausing and resending -------------------------------
+# --- seed 000 ---------------------------------------------------------------------------------
 
 
 def test_use_case_1_sending_off_holds_the_request(sample_dag, report_env):
@@ -251,7 +251,7 @@ def test_use_case_8_retry_while_sending_is_off_does_nothing_and_says_why(sample_
     assert _runs_started_by_retry("uc8") == []
 
 
-# --- a definition's own retry settings ---------------------------------------------------------
+# --- seed 004 ---------------------------------------------------------------------------------
 
 
 def _write_definition(tmp_path: Path, monkeypatch, retry: dict) -> str:
@@ -265,7 +265,7 @@ def _write_definition(tmp_path: Path, monkeypatch, retry: dict) -> str:
     return "report__sales_retry_cfg"
 
 
-def test_a_definition_without_retries_fails_at_once(factory, report_env, tmp_path, monkeypatch):
+def test_seed_004_retries_disabled(factory, report_env, tmp_path, monkeypatch):
     dag_id = _write_definition(tmp_path, monkeypatch, {"retries": 0})
     _block(report_env)
 
@@ -276,7 +276,7 @@ def test_a_definition_without_retries_fails_at_once(factory, report_env, tmp_pat
     assert _retries(trail) == [] and trail["errors"][0]["retry_count"] == 0
 
 
-def test_an_error_listed_as_non_retryable_fails_at_once(factory, report_env, tmp_path, monkeypatch):
+def test_seed_004_listed_non_retryable_error_fails_at_once(factory, report_env, tmp_path, monkeypatch):
     dag_id = _write_definition(
         tmp_path, monkeypatch, {"retries": 3, "non_retryable_errors": ["FileExistsError", "NotADirectoryError"]}
     )
@@ -290,7 +290,7 @@ def test_an_error_listed_as_non_retryable_fails_at_once(factory, report_env, tmp
     assert _retries(RequestStoreHook().trail("s004-nonretry")) == []
 
 
-def test_backoff_follows_the_definitions_formula(factory, report_env, tmp_path, monkeypatch):
+def test_seed_004_backoff_follows_the_configured_formula(factory, report_env, tmp_path, monkeypatch):
     dag_id = _write_definition(
         tmp_path, monkeypatch, {"retries": 3, "retry_delay": "1s", "backoff_multiplier": 3.0, "max_retry_delay": "5s"}
     )

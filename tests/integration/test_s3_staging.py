@@ -17,8 +17,8 @@ import pytest
 from airflow.sdk import ObjectStoragePath
 from botocore.exceptions import BotoCoreError
 
-from operators.distribution import deliver_local
-from operators.staging import copy_staged, presigned_url, stage_file, staged_path
+from operators.distribute import deliver_local
+from report_runtime.staging import copy_staged, presigned_url, stage_file, staged_path
 from reporting.definition import LocalTarget
 from reporting.naming import NamingContext
 from support.runs import task_states

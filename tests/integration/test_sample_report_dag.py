@@ -173,7 +173,7 @@ def test_a_failed_delivery_fails_the_request_and_a_cleared_run_completes_it(samp
     # Retries ran out on an infrastructure error: sending was paused, and the trail says why.
     from airflow.models import Variable
 
-    from operators.sending_gate import SEND_REPORTS_VARIABLE
+    from report_runtime.sending_gate import SEND_REPORTS_VARIABLE
 
     assert Variable.get(SEND_REPORTS_VARIABLE) == "false"
     assert any(e["details"] and e["details"].get("sending_gate") == "off" for e in trail["events"])

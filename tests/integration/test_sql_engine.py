@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 import psycopg2
 import pytest
 
-from operators.engines import SqlReportOperator
+from hooks import report_query
+from operators.generate.sql import SqlReportOperator
 from reporting.definition import ReportDefinition
 from reporting.render import RenderContext
 
@@ -65,13 +66,13 @@ def test_postgres_rows_stream_through_a_server_side_cursor(pg_database, sql_dir,
     conn.close()
     monkeypatch.setenv("AIRFLOW_CONN_ENGINE_PG", pg_database)
     opened: list[str | None] = []
-    real = SqlReportOperator._batches
+    real = report_query.fetch_batches
 
     def spy(cursor, size, kind):
         opened.append(getattr(cursor, "name", None))
         yield from real(cursor, size, kind)
 
-    monkeypatch.setattr(SqlReportOperator, "_batches", staticmethod(spy))
+    monkeypatch.setattr(report_query, "fetch_batches", spy)
 
     rows = _render(_definition("engine_pg"), tmp_path)
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 
-from operators.request_context import request_id_for_run
+from report_runtime.request_context import request_id_for_run
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_AFTER = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)

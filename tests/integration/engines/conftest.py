@@ -11,7 +11,7 @@ import pytest
 # The fake engine servers live beside this folder (tests/integration/fake_engines).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hooks.request_store import RequestStoreHook  # noqa: E402
+from hooks.request_store import RequestStoreHook
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from pypdf import PdfReader
 from fake_engines import bi_publisher as fake
 from fake_engines.harness import claimed, closed_port, make_definition, set_connection, staged_bytes, task_context
 from hooks.bi_publisher import BiPublisherHook
-from operators.bi_publisher import BiPublisherReportOperator
-from operators.engines import EngineRetryPolicy
+from operators.generate.bi_publisher import BiPublisherReportOperator
+from report_runtime.retry import EngineRetryPolicy
 from reporting.engine_errors import EngineConnectionError, EngineHttpError, EngineTimeout
 from reporting.errors import classify
 

@@ -26,8 +26,8 @@ from fake_engines.harness import (
     task_context,
 )
 from hooks.midas import MidasHook
-from operators.engines import EngineRetryPolicy
-from operators.midas import MidasReportOperator
+from operators.generate.midas import MidasReportOperator
+from report_runtime.retry import EngineRetryPolicy
 from reporting.engine_errors import EngineConnectionError, EngineHttpError, EngineJobFailed, EngineTimeout
 from reporting.errors import classify
 from triggers.midas import MidasJobTrigger

@@ -26,8 +26,8 @@ from fake_engines.harness import (
     task_context,
 )
 from hooks.power_bi import PowerBiHook
-from operators.engines import EngineRetryPolicy
-from operators.power_bi import PowerBiReportOperator
+from operators.generate.power_bi import PowerBiReportOperator
+from report_runtime.retry import EngineRetryPolicy
 from reporting.engine_errors import EngineHttpError, EngineJobFailed, EngineTimeout
 from reporting.errors import classify
 from triggers.power_bi import PowerBiExportTrigger

@@ -16,8 +16,8 @@ from pypdf import PdfReader
 from fake_engines import ssrs as fake
 from fake_engines.harness import claimed, closed_port, make_definition, set_connection, staged_bytes, task_context
 from hooks.ssrs import SsrsHook, render_url
-from operators.engines import EngineRetryPolicy
-from operators.ssrs import SsrsReportOperator
+from operators.generate.ssrs import SsrsReportOperator
+from report_runtime.retry import EngineRetryPolicy
 from reporting.engine_errors import EngineConnectionError, EngineHttpError, EngineTimeout
 from reporting.errors import classify
 

@@ -134,7 +134,11 @@ _GUID = "f089354e-8366-4e18-aea3-4cb4a3a50b48"
     [
         ({"type": "obiee", "conn_id": "bip", "report_path": "/Finance/Daily.xdo"}, "BiPublisherReportOperator", False),
         ({"type": "ssrs", "conn_id": "ssrs", "report_path": "/Finance/Daily"}, "SsrsReportOperator", False),
-        ({"type": "powerbi", "conn_id": "pbi", "workspace_id": _GUID, "report_id": _GUID}, "PowerBiReportOperator", True),
+        (
+            {"type": "powerbi", "conn_id": "pbi", "workspace_id": _GUID, "report_id": _GUID},
+            "PowerBiReportOperator",
+            True,
+        ),
         ({"type": "midas", "conn_id": "midas", "report": "finance_daily"}, "MidasReportOperator", True),
     ],
 )
@@ -149,6 +153,8 @@ def test_each_bi_engine_gets_its_operator_with_the_engine_retry_policy(factory, 
     assert set(generate.template_fields) == {"request", "report_path", "parameters"}
     # template fields keep what they were given; the definition's path is taken when the task runs
     assert generate.report_path is None and generate.parameters is None
-    expected = {"obiee": "report_path", "ssrs": "report_path", "powerbi": "report_id", "midas": "report"}[engine["type"]]
+    expected = {"obiee": "report_path", "ssrs": "report_path", "powerbi": "report_id", "midas": "report"}[
+        engine["type"]
+    ]
     assert generate.engine_report_path == engine[expected]
     assert f"engine:{engine['type']}" in dag.tags

@@ -1,4 +1,4 @@
-"""Engine operators: generate a report's artifacts and put them in staging storage."""
+"""Generate: what every engine operator shares (resolve the request, generate, stage, record GENERATED)."""
 
 from __future__ import annotations
 
@@ -7,30 +7,27 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
-from airflow.sdk import BaseHook, BaseOperator, Context
-from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
+from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 from airflow.triggers.base import BaseTrigger
 
-from hooks.sql_dialect import paramstyle_of
-from operators.request_context import actor, request_store
-from operators.sending_gate import hold_if_paused
-from operators.staging import stage_file
-from reporting.definition import InvalidParameters, ReportDefinition
-from reporting.engine_errors import EngineError, EngineSqlError, engine_error_from_dict
-from reporting.errors import engine_error_of, sql_error_is_permanent
+from report_runtime.request_context import actor, request_store
+from report_runtime.retry import EngineRetryPolicy
+from report_runtime.sending_gate import hold_if_paused
+from report_runtime.staging import stage_file
+from reporting.definition import HttpEngine, InvalidParameters, ReportDefinition, ReportFormat
+from reporting.engine_errors import EngineError, engine_error_from_dict
 from reporting.lifecycle import Status
-from reporting.loader import sql_dir
 from reporting.naming import NamingContext, render_filename, staging_key
-from reporting.render import RenderContext, RenderResult, open_renderer, render_all
-from reporting.sql import BindError, bind
+from reporting.render import RenderContext, RenderResult
 
 ARTIFACT_NAME = "{report_id}_{run_date}.{format}"
 DEFER_BACKSTOP_GRACE = timedelta(minutes=5)
+_Engine = TypeVar("_Engine")
 
 
 @dataclass(frozen=True)
@@ -91,7 +88,17 @@ class ReportEngineOperator(BaseOperator):
 
     def default_report_path(self) -> str:
         """The engine's name for the report, from the definition."""
-        return self.definition.engine.report_path
+        raise NotImplementedError
+
+    def engine_of(self, kind: type[_Engine]) -> _Engine:
+        """The definition's engine settings, checked to be the kind this operator runs.
+
+        :param kind: the engine model this operator runs.
+        """
+        engine = self.definition.engine
+        if not isinstance(engine, kind):
+            raise TypeError(f"{type(self).__name__} does not run {engine.type} engines")
+        return engine
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         hold_if_paused(context, self.request["request_id"])
@@ -105,7 +112,9 @@ class ReportEngineOperator(BaseOperator):
         """Resolve the request's parameters (failing at once if they are invalid) and its naming."""
         request = self.request
         if self.parameters:
-            self.log.info("request %s: parameters %s replace the request's", request["request_id"], sorted(self.parameters))
+            self.log.info(
+                "request %s: parameters %s replace the request's", request["request_id"], sorted(self.parameters)
+            )
             request = {**request, "parameters": {**request["parameters"], **self.parameters}}
         try:
             parameters = self.definition.resolve_parameters(request["parameters"])
@@ -119,11 +128,11 @@ class ReportEngineOperator(BaseOperator):
                 title=self.definition.title,
                 report_id=self.definition.id,
                 parameters=request["parameters"],
-                generated_at=datetime.now(timezone.utc),
+                generated_at=datetime.now(UTC),
             ),
         )
 
-    def artifact_paths(self, workdir: str, naming: NamingContext) -> dict[str, Path]:
+    def artifact_paths(self, workdir: str, naming: NamingContext) -> dict[ReportFormat, Path]:
         """Where each format is written inside a work folder.
 
         :param workdir: a private temporary folder.
@@ -148,7 +157,9 @@ class ReportEngineOperator(BaseOperator):
             details={"artifacts": [{k: a[k] for k in ("format", "uri", "rows", "bytes", "sha256")} for a in artifacts]},
         )
         if not moved:
-            self.log.info("request %s: already past IN_PROGRESS; the staged artifacts were refreshed", request["request_id"])
+            self.log.info(
+                "request %s: already past IN_PROGRESS; the staged artifacts were refreshed", request["request_id"]
+            )
         for artifact in artifacts:
             self.log.info(
                 "request %s: %s artifact staged at %s (%s rows, %d bytes, sha256 %s)",
@@ -162,7 +173,7 @@ class ReportEngineOperator(BaseOperator):
         return artifacts
 
     def generate(
-        self, paths: dict[str, Path], parameters: dict[str, Any], context: RenderContext
+        self, paths: dict[ReportFormat, Path], parameters: dict[str, Any], context: RenderContext
     ) -> list[RenderResult]:
         """Write one file per format and describe each.
 
@@ -185,147 +196,6 @@ class ReportEngineOperator(BaseOperator):
         }
 
 
-class SqlReportOperator(ReportEngineOperator):
-    """Run the definition's SQL file on a common-sql connection and render every format in one pass.
-
-    Rows are fetched ``batch_size`` at a time and fed to all renderers as they arrive, so
-    memory holds about one batch whatever the row count. Parameters are bind parameters.
-    SQL the database rejects as such (syntax, a missing table or column) fails the task at
-    once as an :class:`EngineSqlError`; a lost connection or a timeout gets the task's retries.
-
-    :param definition: the report definition (its engine must be ``sql``).
-    :param request: the claimed request (the claim task's XCom).
-    """
-
-    def default_report_path(self) -> str:
-        """The definition's SQL file, relative to include/sql."""
-        return self.definition.engine.sql
-
-    def generate(
-        self, paths: dict[str, Path], parameters: dict[str, Any], context: RenderContext
-    ) -> list[RenderResult]:
-        engine = self.definition.engine
-        sql_file = self.engine_report_path
-        sql_text = (sql_dir() / sql_file).read_text(encoding="utf-8")
-        connection = BaseHook.get_connection(engine.conn_id)
-        kind = (connection.conn_type or "").lower()
-        conn = connection.get_hook().get_conn()
-        try:
-            try:
-                statement, bound = bind(sql_text, parameters, paramstyle_of(conn))
-            except BindError as exc:
-                raise AirflowFailException(f"{sql_file}: {exc}") from None
-            if kind == "snowflake":
-                # Asked before execute, Snowflake's Arrow chunks carry NUMBER(p,s) with s > 0 as
-                # decimal128 instead of float64 (the connector's ``arrow_number_to_decimal``).
-                conn._arrow_number_to_decimal = True
-            # A PostgreSQL client cursor loads the whole result at execute; a named (server-side)
-            # cursor streams it, so memory stays at one batch.
-            cursor = conn.cursor(name=f"report_{self.definition.id}") if kind in ("postgres", "postgresql") else conn.cursor()
-            try:
-                cursor.execute(statement, bound)
-                columns = [column[0] for column in cursor.description]
-                renderers = [open_renderer(fmt, path, columns, context) for fmt, path in paths.items()]
-                return render_all(renderers, self._batches(cursor, engine.batch_size, kind))
-            except Exception as exc:
-                if sql_error_is_permanent(exc):
-                    raise EngineSqlError(sql_file, exc) from exc
-                raise
-            finally:
-                cursor.close()
-        finally:
-            conn.close()
-
-    @staticmethod
-    def _batches(cursor: Any, size: int, kind: str) -> Iterator[Sequence[Sequence[Any]]]:
-        if kind == "snowflake" and hasattr(cursor, "fetch_arrow_batches"):
-            from snowflake.connector.errors import NotSupportedError
-
-            try:
-                # Microseconds: Python's datetime has no nanoseconds, and every chunk gets one schema.
-                tables = cursor.fetch_arrow_batches(force_microsecond_precision=True)
-            except NotSupportedError:  # a result in JSON format has no Arrow chunks; its rows are rows
-                tables = None
-            if tables is not None:
-                for table in tables:
-                    # A Snowflake chunk may hold far more rows than a batch: Python values for one batch at a time.
-                    for offset in range(0, table.num_rows, size):
-                        yield SqlReportOperator._python_rows(table.slice(offset, size))
-                return
-        while rows := cursor.fetchmany(size):
-            yield rows
-
-    @staticmethod
-    def _python_rows(table: Any) -> list[tuple[Any, ...]]:
-        """Rows of an Arrow table with the values ``fetchmany`` gives: None for NULL, int, Decimal, date, datetime.
-
-        Column by column (pandas would make NaN, NaT, floats and Timestamps of them). A NUMBER(p,0)
-        chunk too wide for int64 arrives as decimal128(38, 0) and becomes int, as Snowflake's rows give it.
-
-        :param table: one Arrow table (or record batch) of a result.
-        """
-        import pyarrow.types
-
-        columns = []
-        for field, column in zip(table.schema, table.columns):
-            values = column.to_pylist()
-            if pyarrow.types.is_decimal(field.type) and field.type.scale == 0:
-                values = [None if value is None else int(value) for value in values]
-            columns.append(values)
-        return list(zip(*columns))
-
-
-class EngineRetryPolicy(RetryPolicy):
-    """Retry decisions for engine errors: permanent ones fail at once, throttled ones wait as long as asked.
-
-    A ``Retry-After`` is honoured within the task's own retry settings: never sooner than the
-    task's own backoff for this try (``Retry-After: 0`` is not a licence to hammer the engine),
-    never later than its ``max_retry_delay`` (a far-future date must not park the request).
-    Anything that is not an engine error gets the task's usual retries.
-    """
-
-    def evaluate(
-        self, exception: BaseException, try_number: int, max_tries: int, context: Context | None = None
-    ) -> RetryDecision:
-        error = engine_error_of(exception)
-        if error is None:
-            return RetryDecision.default()
-        if not error.retryable:
-            return RetryDecision.fail(reason=str(error))
-        if error.retry_after is not None:
-            delay = retry_after_delay(error.retry_after, try_number, getattr(context and context.get("ti"), "task", None))
-            return RetryDecision.retry(delay=delay, reason=f"{error} (the engine asked to wait {error.retry_after:g} s)")
-        return RetryDecision.default()
-
-    def serialize(self) -> dict[str, Any]:
-        return {"__type": "EngineRetryPolicy"}
-
-    @classmethod
-    def deserialize(cls, data: dict[str, Any]) -> EngineRetryPolicy:
-        return cls()
-
-
-def retry_after_delay(retry_after: float, try_number: int, task: Any) -> timedelta:
-    """The wait before the next try when the engine sent ``Retry-After``, bounded by the task's retry settings.
-
-    :param retry_after: seconds the engine asked for.
-    :param try_number: the try that just failed (1-based).
-    :param task: the task (its ``retry_delay``, ``retry_exponential_backoff``, ``max_retry_delay``), or None.
-    """
-    asked = timedelta(seconds=retry_after)
-    if task is None:
-        return max(asked, timedelta(seconds=1))
-    own = task.retry_delay
-    multiplier = task.retry_exponential_backoff or 1.0
-    if multiplier > 1.0:
-        own = own * multiplier ** (try_number - 1)
-    ceiling = task.max_retry_delay  # BaseOperator keeps it as a timedelta
-    if ceiling is not None:
-        own = min(own, ceiling)
-        asked = min(asked, ceiling)
-    return max(asked, own, timedelta(seconds=1))
-
-
 class HttpReportOperator(ReportEngineOperator):
     """Base of the BI engine operators: one engine request per format, engine errors classified.
 
@@ -340,13 +210,35 @@ class HttpReportOperator(ReportEngineOperator):
     """
 
     @property
+    def engine(self) -> HttpEngine:
+        """The definition's engine settings."""
+        return self.engine_of(HttpEngine)
+
+    @property
     def engine_timeout(self) -> float:
         """Seconds the hooks wait for one HTTP response."""
-        return self.definition.engine.timeout.total_seconds()
+        return self.engine.timeout.total_seconds()
 
     def execute(self, context: Context) -> Any:
         with fail_fast():
             return super().execute(context)
+
+    def generate(
+        self, paths: dict[ReportFormat, Path], parameters: dict[str, Any], context: RenderContext
+    ) -> list[RenderResult]:
+        engine = self.engine
+        values = engine.engine_parameters(parameters)
+        return [self.fetch_document(engine.format_map[fmt], values, path, fmt) for fmt, path in paths.items()]
+
+    def fetch_document(self, format_name: str, values: dict[str, str], dest: Path, fmt: str) -> RenderResult:
+        """Have the engine run the report in one format and write the document to ``dest``.
+
+        :param format_name: the engine's name for the format.
+        :param values: parameter values by the engine's parameter names.
+        :param dest: the local file to write.
+        :param fmt: the report format (pdf, xlsx, csv) the document must be.
+        """
+        raise NotImplementedError
 
 
 @contextmanager
@@ -371,12 +263,14 @@ class DeferrableReportOperator(HttpReportOperator):
     :param report_path: what to run on the engine (templated); defaults to the definition's.
     """
 
-    def execute(self, context: Context) -> None:
+    def execute(self, context: Context) -> NoReturn:
         hold_if_paused(context, self.request["request_id"])
         run = self.prepare()
         with fail_fast():
             exports = self.start_exports(run.parameters)
-        self.log.info("request %s: %s exports started: %s", run.request["request_id"], self.definition.engine.type, exports)
+        self.log.info(
+            "request %s: %s exports started: %s", run.request["request_id"], self.definition.engine.type, exports
+        )
         budget = self.execution_timeout or self.definition.execution_timeout
         deadline = time.time() + budget.total_seconds()
         # The trigger stops itself at the deadline with a classified, retryable timeout; Airflow's own
@@ -417,6 +311,21 @@ class DeferrableReportOperator(HttpReportOperator):
         :param deadline: the epoch time at which waiting stops with a timeout.
         """
         raise NotImplementedError
+
+    def poll_arguments(self, exports: dict[str, str], deadline: float, poll_interval: timedelta) -> dict[str, Any]:
+        """What every engine's poll trigger takes: the connection, the exports, when to poll and when to stop.
+
+        :param exports: export ids by format.
+        :param deadline: the epoch time at which waiting stops with a timeout.
+        :param poll_interval: the wait between polls when the engine gives no Retry-After.
+        """
+        return {
+            "conn_id": self.engine.conn_id,
+            "exports": exports,
+            "poll_interval": poll_interval.total_seconds(),
+            "deadline": deadline,
+            "timeout": self.engine_timeout,
+        }
 
     def download(self, export_id: str, fmt: str, dest: Path) -> RenderResult:
         """Download one finished export.

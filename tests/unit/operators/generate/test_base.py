@@ -4,23 +4,36 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from operators.generate.sql import SqlReportOperator
+from operators.generate.ssrs import SsrsReportOperator
 from reporting.definition import ReportDefinition
 
-from operators.engines import SqlReportOperator
-from operators.ssrs import SsrsReportOperator
-
 REQUEST = {
-    "request_id": "req-1", "report_id": "templated", "trigger_type": "MANUAL", "run_date": "2026-11-20",
-    "parameters": {"region": "AMER", "as_of": "2026-11-20"}, "dag_run_id": "run-1",
+    "request_id": "req-1",
+    "report_id": "templated",
+    "trigger_type": "MANUAL",
+    "run_date": "2026-11-20",
+    "parameters": {"region": "AMER", "as_of": "2026-11-20"},
+    "dag_run_id": "run-1",
 }
 
 
 def _definition(engine: dict) -> ReportDefinition:
-    return ReportDefinition.model_validate({
-        "id": "templated", "title": "Templated", "owner": "bi", "engine": engine,
-        "parameters": {"region": {"type": "string", "default": "EMEA"}, "as_of": {"type": "date", "default": "2026-11-20"}},
-        "formats": ["csv"], "distribution": [{"type": "local", "path": "/srv/reports"}], "execution_timeout": "7m",
-    })
+    return ReportDefinition.model_validate(
+        {
+            "id": "templated",
+            "title": "Templated",
+            "owner": "bi",
+            "engine": engine,
+            "parameters": {
+                "region": {"type": "string", "default": "EMEA"},
+                "as_of": {"type": "date", "default": "2026-11-20"},
+            },
+            "formats": ["csv"],
+            "distribution": [{"type": "local", "path": "/srv/reports"}],
+            "execution_timeout": "7m",
+        }
+    )
 
 
 def test_report_path_and_parameters_render_from_the_context_and_replace_the_requests():

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 
-from operators.notification import notify_failure
-from operators.sending_gate import SEND_REPORTS_VARIABLE, pause_sending
-from operators.request_context import actor, request_id_of, request_store
+from operators.notify import notify_failure
+from report_runtime.request_context import actor, request_id_of, request_store
+from report_runtime.sending_gate import SEND_REPORTS_VARIABLE, pause_sending
 from reporting.errors import classify
 from reporting.lifecycle import TERMINAL, Status
 
@@ -19,9 +20,17 @@ OUTBOUND_TASKS = frozenset({"generate", "distribute", "notify"})
 """Tasks that call an engine, a destination or a broker: their exhausted retries pause sending."""
 
 
-def _owned_by_run(row: dict, run_id: str) -> bool:
+def _owned_by_run(row: dict[str, Any], run_id: str | None) -> bool:
     # A request claimed by another run is not ours to fail; an unclaimed one is (our claim failed).
     return row["dag_run_id"] == run_id or (row["dag_run_id"] is None and row["status"] in ("PENDING", "HELD"))
+
+
+def _exception_of(context: Context) -> BaseException:
+    """The failure the callback is about; a scheduler-side failure (a worker that died) comes as text."""
+    exc = context.get("exception")
+    if isinstance(exc, BaseException):
+        return exc
+    return RuntimeError(exc or "unknown error")
 
 
 def on_task_retry(context: Context) -> None:
@@ -31,7 +40,7 @@ def on_task_retry(context: Context) -> None:
     """
     try:
         request_id = request_id_of(context["dag_run"])
-        error = classify(context.get("exception") or RuntimeError("unknown error"))
+        error = classify(_exception_of(context))
         me = actor(context)
         request_store().record_event(
             request_id,
@@ -53,7 +62,7 @@ def on_task_failure(context: Context) -> None:
     """
     try:
         request_id = request_id_of(context["dag_run"])
-        exc = context.get("exception") or RuntimeError("unknown error")
+        exc = _exception_of(context)
         error = classify(exc, non_retryable=isinstance(exc, AirflowFailException))
         me = actor(context)
         store = request_store()
@@ -61,12 +70,15 @@ def on_task_failure(context: Context) -> None:
         if row is None or not _owned_by_run(row, me.dag_run_id):
             log.warning("request %s is not held by run %s; its status is left alone", request_id, me.dag_run_id)
             return
-        store.record_error(request_id, error, me, retry_count=max(me.try_number - 1, 0))
+        store.record_error(request_id, error, me, retry_count=max((me.try_number or 1) - 1, 0))
         status = Status(row["status"])
         moved = False
         if status not in TERMINAL and status is not Status.FAILED:
             moved = store.move(
-                request_id, status, Status.FAILED, me,
+                request_id,
+                status,
+                Status.FAILED,
+                me,
                 details={"task": me.task_id, "error_code": error.code, "retry_eligible": error.retry_eligible},
                 last_error=f"{me.task_id}: {error.error_class}: {error.message}",
             )
@@ -78,8 +90,12 @@ def on_task_failure(context: Context) -> None:
         # pause all sending, as the seeds' SEND_REPORTS does, until someone switches it back.
         try:
             pause_sending(request_id, me, f"{me.task_id}: {error.error_class}: {error.message}")
-            log.warning("request %s: retries exhausted on %s; sending paused (%s=false)",
-                        request_id, error.code, SEND_REPORTS_VARIABLE)
+            log.warning(
+                "request %s: retries exhausted on %s; sending paused (%s=false)",
+                request_id,
+                error.code,
+                SEND_REPORTS_VARIABLE,
+            )
         except Exception:
             log.exception("request %s: could not pause sending", request_id)
     if moved:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import BaseSensorOperator, Context
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowSkipException
 
 from hooks.request_store import STREAM, RequestStoreHook
 from triggers.request_stream import RequestStreamTrigger
@@ -80,27 +80,3 @@ class RequestIntakeSensor(BaseSensorOperator):
             self.log.info("new requests to take in (found after %s check(s))", event.get("checks"))
             return True
         raise AirflowSkipException("no new report requests before the timeout; the next intake run waits again")
-
-
-class SnowflakeStreamSensor(RequestIntakeSensor):
-    """Wait for ``SYSTEM$STREAM_HAS_DATA('<stream>')`` on a Snowflake connection, in the triggerer.
-
-    :param stream: the stream to watch.
-    :param snowflake_conn_id: the Snowflake connection (``snowflake_default`` style).
-    :param poll_interval: seconds between checks while deferred.
-    :param deferrable: wait in the triggerer instead of a worker slot (default).
-    """
-
-    def __init__(
-        self, *, stream: str = STREAM, snowflake_conn_id: str = "snowflake_default", **kwargs: Any
-    ) -> None:
-        super().__init__(request_store_conn_id=snowflake_conn_id, stream=stream, **kwargs)
-        self.snowflake_conn_id = snowflake_conn_id
-
-    def _hook(self) -> RequestStoreHook:
-        hook = super()._hook()
-        if hook.dialect != "snowflake":
-            raise AirflowFailException(
-                f"connection {self.snowflake_conn_id!r} is {hook.dialect}, not Snowflake; use RequestIntakeSensor"
-            )
-        return hook

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from hooks.midas import MidasHook
-from operators.engines import DeferrableReportOperator
+from operators.generate.base import DeferrableReportOperator
+from reporting.definition import MidasEngine
 from reporting.render import RenderResult
 from triggers.midas import MidasJobTrigger
 
@@ -25,17 +26,22 @@ class MidasReportOperator(DeferrableReportOperator):
         super().__init__(**kwargs)
         self._submitted: list[str] = []
 
+    @property
+    def engine(self) -> MidasEngine:
+        """The definition's MIDAS engine settings."""
+        return self.engine_of(MidasEngine)
+
     def default_report_path(self) -> str:
-        return self.definition.engine.report
+        return self.engine.report
 
     def _hook(self) -> MidasHook:
-        return MidasHook(self.definition.engine.conn_id, timeout=self.engine_timeout)
+        return MidasHook(self.engine.conn_id, timeout=self.engine_timeout)
 
     def start_exports(self, parameters: dict[str, Any]) -> dict[str, str]:
-        engine = self.definition.engine
+        engine = self.engine
         hook = self._hook()
         values = engine.engine_parameters(parameters)
-        jobs = {}
+        jobs: dict[str, str] = {}
         try:
             for fmt in self.definition.formats:
                 jobs[fmt] = hook.submit(self.engine_report_path, engine.format_map[fmt], values)
@@ -48,14 +54,7 @@ class MidasReportOperator(DeferrableReportOperator):
         return jobs
 
     def trigger_for(self, exports: dict[str, str], deadline: float) -> MidasJobTrigger:
-        engine = self.definition.engine
-        return MidasJobTrigger(
-            conn_id=engine.conn_id,
-            exports=exports,
-            poll_interval=engine.poll_interval.total_seconds(),
-            deadline=deadline,
-            timeout=self.engine_timeout,
-        )
+        return MidasJobTrigger(**self.poll_arguments(exports, deadline, self.engine.poll_interval))
 
     def download(self, export_id: str, fmt: str, dest: Path) -> RenderResult:
         return self._hook().download(export_id, dest, fmt)

@@ -13,17 +13,17 @@ multipart) becomes visible only once complete, and a failed multipart upload is 
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from pathlib import Path
 
 from airflow.sdk import ObjectStoragePath, conf
 
+from report_runtime.files import copy_file, written_then_renamed
+
 STAGING_SECTION = "reporting"
 STAGING_OPTION = "staging_root"
 DEFAULT_S3_CONN_ID = "aws_default"
-_CHUNK = 1024 * 1024
 _LOCAL_PROTOCOLS = frozenset({"file", "local"})
 _S3_PROTOCOLS = frozenset({"s3", "s3a", "s3n"})
 # S3 uploads: parts of 8 MiB, 4 in flight, so an upload holds about 32 MiB whatever the file's
@@ -69,13 +69,15 @@ def stage_file(local: Path, key: str) -> str:
     target = staged_path(staging_root_uri()) / key
     size = local.stat().st_size
     if target.protocol in _LOCAL_PROTOCOLS:
-        _write_local(local, target)
+        _write_local(local, Path(target.path))
     else:
         # put_file: one PUT, or a multipart upload that is completed only when every part is
         # in (and aborted when one fails); either way the object appears whole or not at all.
         target.fs.put_file(
-            str(local), target.path,
-            chunksize=max(_PART_SIZE, math.ceil(size / _MAX_PARTS)), max_concurrency=_PARTS_IN_FLIGHT,
+            str(local),
+            target.path,
+            chunksize=max(_PART_SIZE, math.ceil(size / _MAX_PARTS)),
+            max_concurrency=_PARTS_IN_FLIGHT,
         )
     stored = target.stat().st_size
     if stored != size:
@@ -83,43 +85,30 @@ def stage_file(local: Path, key: str) -> str:
     return str(target)
 
 
-def _write_local(local: Path, target: ObjectStoragePath) -> None:
+def _write_local(local: Path, target: Path) -> None:
     """Write to a temporary name beside the final one, flush it to disk, then rename it into place.
 
     A crash or an error mid-copy leaves at most the hidden temporary file, never a partial file
     under the final name (a failed re-stage keeps the previous artifact whole).
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.parent / f".{target.name}.{os.getpid()}.partial"
-    try:
-        with local.open("rb") as source, partial.open("wb") as sink:
-            while chunk := source.read(_CHUNK):
-                sink.write(chunk)
-            sink.flush()
-            os.fsync(sink.fileno())
-        partial.replace(target)
-    finally:
-        partial.unlink(missing_ok=True)
+    with written_then_renamed(target) as partial, local.open("rb") as source, partial.open("wb") as sink:
+        copy_file(source, sink)
 
 
-def copy_staged(uri: str, sink_path: Path) -> tuple[int, str]:
+def copy_staged(uri: str, sink_path: Path, *, expect_sha256: str | None = None) -> tuple[int, str]:
     """Copy a staged artifact to a local file, returning (bytes, sha256) of what was written.
 
     :param uri: the artifact's staging URI.
     :param sink_path: the local file to write.
+    :param expect_sha256: the artifact's checksum; a copy that differs raises ``OSError``.
     """
-    digest = hashlib.sha256()
-    size = 0
-    with sink_path.open("wb") as sink:
-        # block_size bounds s3fs's read-ahead (50 MiB by default); local files ignore it.
-        with staged_path(uri).open("rb", block_size=_PART_SIZE) as source:
-            while chunk := source.read(_CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-                sink.write(chunk)
-        sink.flush()
-        os.fsync(sink.fileno())
-    return size, digest.hexdigest()
+    # block_size bounds s3fs's read-ahead (50 MiB by default); local files ignore it.
+    with sink_path.open("wb") as sink, staged_path(uri).open("rb", block_size=_PART_SIZE) as source:
+        size, digest = copy_file(source, sink)
+    if expect_sha256 is not None and digest != expect_sha256:
+        raise OSError(f"{uri}: copied sha256 {digest} differs from the staged {expect_sha256}")
+    return size, digest
 
 
 def presigned_url(uri: str, expires_in: int) -> str:
@@ -128,7 +117,8 @@ def presigned_url(uri: str, expires_in: int) -> str:
     :param uri: the artifact's ``s3://`` staging URI.
     :param expires_in: seconds the URL stays valid.
     """
-    return staged_path(uri).sign(expiration=expires_in)
+    url: str = staged_path(uri).sign(expiration=expires_in)
+    return url
 
 
 def is_s3(uri: str) -> bool:

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from hooks.power_bi import PowerBiHook
-from operators.engines import DeferrableReportOperator
+from operators.generate.base import DeferrableReportOperator
+from reporting.definition import PowerBiEngine
 from reporting.render import RenderResult
 from triggers.power_bi import PowerBiExportTrigger
 
@@ -25,16 +26,21 @@ class PowerBiReportOperator(DeferrableReportOperator):
 
     ui_color = "#fff4c2"
 
+    @property
+    def engine(self) -> PowerBiEngine:
+        """The definition's Power BI engine settings."""
+        return self.engine_of(PowerBiEngine)
+
     def default_report_path(self) -> str:
-        return self.definition.engine.report_id
+        return self.engine.report_id
 
     @cached_property
     def hook(self) -> PowerBiHook:
         """The Power BI hook; one per task process, so the formats share one Azure AD token."""
-        return PowerBiHook(self.definition.engine.conn_id, timeout=self.engine_timeout)
+        return PowerBiHook(self.engine.conn_id, timeout=self.engine_timeout)
 
     def start_exports(self, parameters: dict[str, Any]) -> dict[str, str]:
-        engine = self.definition.engine
+        engine = self.engine
         hook = self.hook
         values = engine.engine_parameters(parameters)
         return {
@@ -43,17 +49,12 @@ class PowerBiReportOperator(DeferrableReportOperator):
         }
 
     def trigger_for(self, exports: dict[str, str], deadline: float) -> PowerBiExportTrigger:
-        engine = self.definition.engine
         return PowerBiExportTrigger(
-            conn_id=engine.conn_id,
-            workspace_id=engine.workspace_id,
+            workspace_id=self.engine.workspace_id,
             report_id=self.engine_report_path,
-            exports=exports,
-            poll_interval=engine.poll_interval.total_seconds(),
-            deadline=deadline,
-            timeout=self.engine_timeout,
+            **self.poll_arguments(exports, deadline, self.engine.poll_interval),
         )
 
     def download(self, export_id: str, fmt: str, dest: Path) -> RenderResult:
-        engine = self.definition.engine
+        engine = self.engine
         return self.hook.download(engine.workspace_id, self.engine_report_path, export_id, dest, fmt)

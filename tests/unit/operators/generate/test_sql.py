@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psycopg2.errors
 import pytest
 from airflow.sdk.definitions.retry_policy import RetryAction
 from snowflake.connector import errors as snowflake_errors
 
-from operators.engines import EngineRetryPolicy, SqlReportOperator
-from operators.retry import ReportRetryPolicy
+from operators.generate.sql import SqlReportOperator
+from report_runtime.retry import EngineRetryPolicy, ReportRetryPolicy
 from reporting.definition import ReportDefinition
 from reporting.engine_errors import EngineSqlError, engine_error_from_dict, engine_error_to_dict
 from reporting.errors import classify
@@ -50,16 +50,38 @@ def _snowflake(errno: int, sqlstate: str, msg: str) -> snowflake_errors.Programm
         (lambda tmp: psycopg2.errors.DivisionByZero("division by zero"), "SQL_ERROR", False),
         (lambda tmp: psycopg2.OperationalError("server closed the connection unexpectedly"), "CONNECTION", True),
         (lambda tmp: psycopg2.errors.QueryCanceled("canceling statement due to statement timeout"), "CONNECTION", True),
-        (lambda tmp: _snowflake(2003, "42S02", "SQL compilation error: Object 'NOPE' does not exist"), "SQL_ERROR", False),
-        (lambda tmp: _snowflake(630, "57014", "Statement reached its statement or warehouse timeout"), "TASK_ERROR", True),
-        (lambda tmp: snowflake_errors.OperationalError(msg="Could not connect to Snowflake backend"), "CONNECTION", True),
+        (
+            lambda tmp: _snowflake(2003, "42S02", "SQL compilation error: Object 'NOPE' does not exist"),
+            "SQL_ERROR",
+            False,
+        ),
+        (
+            lambda tmp: _snowflake(630, "57014", "Statement reached its statement or warehouse timeout"),
+            "TASK_ERROR",
+            True,
+        ),
+        (
+            lambda tmp: snowflake_errors.OperationalError(msg="Could not connect to Snowflake backend"),
+            "CONNECTION",
+            True,
+        ),
         (lambda tmp: _sqlite_error("SELECT * FROM nope"), "SQL_ERROR", False),
         (lambda tmp: _sqlite_error("SELEC 1"), "SQL_ERROR", False),
         (lambda tmp: _locked_error(tmp), "CONNECTION", True),
     ],
-    ids=["pg-missing-table", "pg-syntax", "pg-division-by-zero", "pg-connection-lost", "pg-statement-timeout",
-         "sf-missing-table", "sf-statement-timeout", "sf-connection", "sqlite-missing-table", "sqlite-syntax",
-         "sqlite-locked"],
+    ids=[
+        "pg-missing-table",
+        "pg-syntax",
+        "pg-division-by-zero",
+        "pg-connection-lost",
+        "pg-statement-timeout",
+        "sf-missing-table",
+        "sf-statement-timeout",
+        "sf-connection",
+        "sqlite-missing-table",
+        "sqlite-syntax",
+        "sqlite-locked",
+    ],
 )
 def test_driver_errors_are_classified_by_what_a_retry_can_do(make, code, retry, tmp_path):
     exc = make(tmp_path)
@@ -68,7 +90,9 @@ def test_driver_errors_are_classified_by_what_a_retry_can_do(make, code, retry, 
 
 
 def test_an_sql_error_names_the_file_and_the_database_message_and_is_never_retryable():
-    cause = psycopg2.errors.UndefinedTable('relation "no_such_table" does not exist\nLINE 1: SELECT * FROM no_such_table\n')
+    cause = psycopg2.errors.UndefinedTable(
+        'relation "no_such_table" does not exist\nLINE 1: SELECT * FROM no_such_table\n'
+    )
     error = EngineSqlError("missing.sql", cause)
 
     info = classify(error)
@@ -99,15 +123,20 @@ def _operator(tmp_path, monkeypatch, sql: str, host: str) -> tuple[SqlReportOper
     (folder / "report.sql").write_text(sql)
     monkeypatch.setenv("REPORTING_SQL_DIR", str(folder))
     monkeypatch.setenv("AIRFLOW_CONN_SQL_ERRORS_DB", json.dumps({"conn_type": "sqlite", "host": host}))
-    definition = ReportDefinition.model_validate({
-        "id": "sql_errors", "title": "SQL errors", "owner": "tests",
-        "engine": {"type": "sql", "conn_id": "sql_errors_db", "sql": "report.sql"},
-        "formats": ["csv"], "distribution": [{"type": "local", "path": "/tmp/unused"}],
-    })
+    definition = ReportDefinition.model_validate(
+        {
+            "id": "sql_errors",
+            "title": "SQL errors",
+            "owner": "tests",
+            "engine": {"type": "sql", "conn_id": "sql_errors_db", "sql": "report.sql"},
+            "formats": ["csv"],
+            "distribution": [{"type": "local", "path": "/tmp/unused"}],
+        }
+    )
     return SqlReportOperator(task_id="generate", definition=definition, request={}), {"csv": tmp_path / "out.csv"}
 
 
-CONTEXT = RenderContext("SQL errors", "sql_errors", {}, datetime(2026, 1, 1, tzinfo=timezone.utc))
+CONTEXT = RenderContext("SQL errors", "sql_errors", {}, datetime(2026, 1, 1, tzinfo=UTC))
 
 
 def test_generate_turns_sql_the_database_rejects_into_a_non_retryable_engine_error(tmp_path, monkeypatch):
@@ -130,3 +159,12 @@ def test_generate_leaves_other_database_errors_to_the_retries(tmp_path, monkeypa
 
     assert classify(raised.value).retry_eligible is True
     assert operator.retry_policy.evaluate(raised.value, 1, 3).action is RetryAction.DEFAULT
+
+
+def test_a_placeholder_without_a_value_fails_at_once_naming_the_file(tmp_path, monkeypatch):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    operator, paths = _operator(tmp_path, monkeypatch, "SELECT :region AS region", str(tmp_path / "data.db"))
+
+    with pytest.raises(AirflowFailException, match=r"^report\.sql: the SQL uses parameters with no value: region$"):
+        operator.generate(paths, {}, CONTEXT)

@@ -1,4 +1,4 @@
-"""Notify and finalize: the completion event of a run, and the run's closing record.
+"""Notify: send the completion event of a run, and the failure event of a request that failed for good.
 
 Channels: the message queue (RabbitMQ, ``notifications.queue``) and stakeholder e-mail
 (``notifications.emails`` through ``notifications.smtp_conn_id``). Each channel is sent at
@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
-from operators.sending_gate import hold_if_paused
-from operators.request_context import actor, request_store
+from report_runtime.request_context import actor, request_store
+from report_runtime.sending_gate import hold_if_paused
 from reporting.definition import Notifications, ReportDefinition
 from reporting.lifecycle import Status
 from reporting.naming import NamingContext, TemplateError, render_header
@@ -30,8 +30,12 @@ FAILED_EVENT = "report.failed"
 def _already_sent(store: Any, request_id: str, event: str, channel: str, attempt: Any = None) -> bool:
     for row in store.trail(request_id)["events"]:
         details = row.get("details") or {}
-        if (row["event_type"] == "NOTIFICATION" and details.get("event") == event
-                and details.get("channel") == channel and details.get("attempt") == attempt):
+        if (
+            row["event_type"] == "NOTIFICATION"
+            and details.get("event") == event
+            and details.get("channel") == channel
+            and details.get("attempt") == attempt
+        ):
             return True
     return False
 
@@ -62,33 +66,58 @@ def send_notifications(
             from hooks.amqp import RabbitMQHook
 
             RabbitMQHook(amqp_conn_id=queue.conn_id).publish(
-                exchange=queue.exchange, exchange_type=queue.exchange_type,
+                exchange=queue.exchange,
+                exchange_type=queue.exchange_type,
                 routing_key=queue.dead_letter_routing_key if failed else queue.routing_key,
                 bindings={queue.queue: queue.routing_key, queue.dead_letter_queue: queue.dead_letter_routing_key},
-                body=event, message_id=f"{request_id}:{event['event']}:{attempt or 1}",
+                body=event,
+                message_id=f"{request_id}:{event['event']}:{attempt or 1}",
             )
-            store.record_event(request_id, "NOTIFICATION", me, {
-                "event": event["event"], "channel": "amqp", "attempt": attempt, "exchange": queue.exchange,
-                "queue": queue.dead_letter_queue if failed else queue.queue,
-            })
+            store.record_event(
+                request_id,
+                "NOTIFICATION",
+                me,
+                {
+                    "event": event["event"],
+                    "channel": "amqp",
+                    "attempt": attempt,
+                    "exchange": queue.exchange,
+                    "queue": queue.dead_letter_queue if failed else queue.queue,
+                },
+            )
         sent.append("amqp")
     if wanted and notifications.emails and notifications.smtp_conn_id:
         if not _already_sent(store, request_id, event["event"], "email", attempt):
-            _mail(notifications, event, title)
-            store.record_event(request_id, "NOTIFICATION", me, {
-                "event": event["event"], "channel": "email", "attempt": attempt, "recipients": notifications.emails,
-            })
+            _mail(notifications.smtp_conn_id, notifications, event, title)
+            store.record_event(
+                request_id,
+                "NOTIFICATION",
+                me,
+                {
+                    "event": event["event"],
+                    "channel": "email",
+                    "attempt": attempt,
+                    "recipients": notifications.emails,
+                },
+            )
         sent.append("email")
     if not sent:
-        store.record_event(request_id, "NOTIFICATION", me, {
-            "event": event["event"], "channel": "log", "attempt": attempt,
-            "recipients": notifications.emails if wanted else [],
-        })
+        store.record_event(
+            request_id,
+            "NOTIFICATION",
+            me,
+            {
+                "event": event["event"],
+                "channel": "log",
+                "attempt": attempt,
+                "recipients": notifications.emails if wanted else [],
+            },
+        )
         sent.append("log")
     return sent
 
 
-def _mail(notifications: Notifications, event: dict[str, Any], title: str) -> None:
+def _mail(smtp_conn_id: str, notifications: Notifications, event: dict[str, Any], title: str) -> None:
     from airflow.providers.smtp.hooks.smtp import SmtpHook
 
     failed = event["event"] == FAILED_EVENT
@@ -98,19 +127,25 @@ def _mail(notifications: Notifications, event: dict[str, Any], title: str) -> No
     except TemplateError:
         subject = f"{'[FAILED] ' if failed else ''}report {event['report_id']}: request {event['request_id']}"
     if failed:
-        body = (f"<p>Request <b>{escape(event['request_id'])}</b> of report {escape(event['report_id'])} failed "
-                f"in <b>{escape(str(event.get('failed_task')))}</b>.</p>"
-                f"<p>{escape(str(event.get('error', {}).get('message', '')))}</p>")
+        body = (
+            f"<p>Request <b>{escape(event['request_id'])}</b> of report {escape(event['report_id'])} failed "
+            f"in <b>{escape(str(event.get('failed_task')))}</b>.</p>"
+            f"<p>{escape(str(event.get('error', {}).get('message', '')))}</p>"
+        )
     else:
         rows = "".join(
             f"<li>{escape(d['format'])} &rarr; {escape(d['target'])}: {escape(d['location'])}</li>"
             for d in event.get("deliveries", [])
         )
-        body = (f"<p>Request <b>{escape(event['request_id'])}</b> of report {escape(event['report_id'])} "
-                f"was delivered.</p><ul>{rows}</ul>")
-    with SmtpHook(smtp_conn_id=notifications.smtp_conn_id) as hook:
+        body = (
+            f"<p>Request <b>{escape(event['request_id'])}</b> of report {escape(event['report_id'])} "
+            f"was delivered.</p><ul>{rows}</ul>"
+        )
+    with SmtpHook(smtp_conn_id=smtp_conn_id) as hook:
         hook.send_email_smtp(
-            to=notifications.emails, subject=subject, html_content=body,
+            to=notifications.emails,
+            subject=subject,
+            html_content=body,
             custom_headers={"X-Report-Request-Id": event["request_id"], "X-Report-Event": event["event"]},
         )
 
@@ -158,8 +193,13 @@ class NotifyOperator(BaseOperator):
         store = request_store()
         me = actor(context)
         # Every mapped distribute task succeeded, or this task would not run.
-        store.move(request_id, Status.GENERATED, Status.DISTRIBUTED, me,
-                   details={"targets": sorted({d["target"] for d in deliveries}), "files": len(deliveries)})
+        store.move(
+            request_id,
+            Status.GENERATED,
+            Status.DISTRIBUTED,
+            me,
+            details={"targets": sorted({d["target"] for d in deliveries}), "files": len(deliveries)},
+        )
         row = store.get_request(request_id) or {}
         event = {
             "event": COMPLETED_EVENT,
@@ -178,57 +218,23 @@ class NotifyOperator(BaseOperator):
                 "requested_at": _iso(row.get("requested_at")),
                 "claimed_at": _iso(row.get("processed_at")),
                 "run_started_at": _iso(getattr(dag_run, "start_date", None)),
-                "notified_at": datetime.now(timezone.utc).isoformat(),
+                "notified_at": datetime.now(UTC).isoformat(),
             },
         }
         self.log.info("request %s: completion event %s", request_id, json.dumps(event, default=str))
-        channels = send_notifications(self.definition.notifications, event, title=self.definition.title, store=store, me=me)
+        channels = send_notifications(
+            self.definition.notifications, event, title=self.definition.title, store=store, me=me
+        )
         self.log.info("request %s: completion event sent on %s", request_id, ", ".join(channels))
         return event
 
 
-class FinalizeOperator(BaseOperator):
-    """Close the request: every artifact was generated and every target delivered.
-
-    :param request: the claimed request.
-    :param event: the completion event from the notify task.
-    """
-
-    template_fields: Sequence[str] = ("request", "event")
-    ui_color = "#e1f5fe"
-
-    def __init__(self, *, request: Any, event: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.request = request
-        self.event = event
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        store = request_store()
-        me = actor(context)
-        moved = store.move(
-            self.request["request_id"], Status.DISTRIBUTED, Status.COMPLETED, me,
-            details={"artifacts": len(self.event["artifacts"]), "deliveries": len(self.event["deliveries"])},
-        )
-        if not moved:
-            self.log.info("request %s: was not DISTRIBUTED; its status is left alone", self.request["request_id"])
-        elif self.request.get("trigger_type") == "RETRY":
-            # The seeds' RETRIED: a held request that the retry DAG re-sent has gone through.
-            store.record_event(self.request["request_id"], "RETRY", me, {"result": "RETRIED"})
-        summary = {
-            "request_id": self.request["request_id"],
-            "status": "COMPLETED",
-            "artifacts": len(self.event["artifacts"]),
-            "deliveries": len(self.event["deliveries"]),
-            "completed_at": datetime.now(timezone.utc).isoformat(),
-        }
-        self.log.info("request %s: COMPLETED (%d artifacts, %d deliveries)", summary["request_id"], summary["artifacts"], summary["deliveries"])
-        return summary
-
-
 def _iso(moment: Any) -> str | None:
-    if moment is None or isinstance(moment, str):
+    if moment is None:
+        return None
+    if isinstance(moment, str):
         return moment
-    return moment.isoformat()
+    return str(moment.isoformat())
 
 
 def notify_failure(context: Context, request_id: str, error: Any, me: Any, store: Any) -> list[str]:
@@ -258,18 +264,23 @@ def notify_failure(context: Context, request_id: str, error: Any, me: Any, store
         "run_date": request.get("run_date") if isinstance(request, dict) else None,
         "failed_task": me.task_id,
         "target": target.get("key") if isinstance(target, dict) else None,
-        "error": {"code": error.code, "class": error.error_class, "message": error.message,
-                  "retry_eligible": error.retry_eligible},
+        "error": {
+            "code": error.code,
+            "class": error.error_class,
+            "message": error.message,
+            "retry_eligible": error.retry_eligible,
+        },
         "retries": max((me.try_number or 1) - 1, 0),
         "recipients": definition.notifications.emails if definition.notifications.on_failure else [],
         "timings": {
             "requested_at": _iso(row.get("requested_at")),
             "claimed_at": _iso(row.get("processed_at")),
-            "failed_at": datetime.now(timezone.utc).isoformat(),
+            "failed_at": datetime.now(UTC).isoformat(),
         },
     }
-    return send_notifications(definition.notifications, event, title=definition.title, store=store, me=me,
-                              attempt=row.get("attempt"))
+    return send_notifications(
+        definition.notifications, event, title=definition.title, store=store, me=me, attempt=row.get("attempt")
+    )
 
 
 def _definition_for(dag_id: str) -> ReportDefinition:

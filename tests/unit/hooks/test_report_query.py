@@ -1,4 +1,4 @@
-"""How the SQL engine reads rows: Arrow chunks on Snowflake, fetchmany elsewhere, the same Python values either way.
+"""How a report query reads rows: Arrow chunks on Snowflake, fetchmany elsewhere, the same Python values either way.
 
 Snowflake's chunks here are real Snowflake-format Arrow data decoded by the pinned connector's
 own converters (tests/support/snowflake_arrow.py), so ``fetch_arrow_batches`` gives what the
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,8 +18,7 @@ import openpyxl
 from pypdf import PdfReader
 from snowflake.connector.errors import NotSupportedError
 
-from operators.engines import SqlReportOperator
-from reporting.definition import ReportDefinition
+from hooks.report_query import ReportQueryHook, fetch_batches
 from reporting.render import RenderContext, open_renderer, render_all
 from support.snowflake_arrow import Column, as_rows, as_table, chunk
 
@@ -36,12 +35,17 @@ ROWS = [
 
 
 def _chunk(rows) -> str:
-    ids, qty, label, day, at, amount = zip(*rows) if rows else ([],) * 6
-    return chunk([
-        Column("ID", "FIXED", ids), Column("QTY", "FIXED", qty), Column("LABEL", "TEXT", label),
-        Column("DAY", "DATE", day), Column("HAPPENED_AT", "TIMESTAMP_NTZ", at, scale=9),
-        Column("AMOUNT", "FIXED", amount, precision=12, scale=2),
-    ])
+    ids, qty, label, day, at, amount = zip(*rows, strict=True) if rows else ([],) * 6
+    return chunk(
+        [
+            Column("ID", "FIXED", ids),
+            Column("QTY", "FIXED", qty),
+            Column("LABEL", "TEXT", label),
+            Column("DAY", "DATE", day),
+            Column("HAPPENED_AT", "TIMESTAMP_NTZ", at, scale=9),
+            Column("AMOUNT", "FIXED", amount, precision=12, scale=2),
+        ]
+    )
 
 
 CHUNKS = [_chunk(ROWS[:3]), _chunk(ROWS[3:])]
@@ -56,8 +60,9 @@ class _SnowflakeCursor:
 
     def fetch_arrow_batches(self, force_microsecond_precision=False):
         for data in self.chunks:
-            yield as_table(data, number_to_decimal=self.number_to_decimal,
-                           force_microsecond_precision=force_microsecond_precision)
+            yield as_table(
+                data, number_to_decimal=self.number_to_decimal, force_microsecond_precision=force_microsecond_precision
+            )
 
     def fetchmany(self, size):  # pragma: no cover - must not be used on Snowflake
         raise AssertionError("Snowflake results are read as Arrow batches")
@@ -83,26 +88,26 @@ def test_the_connector_itself_gives_floats_and_nanoseconds_unless_asked():
 
 
 def test_snowflake_arrow_chunks_give_the_values_fetchmany_gives():
-    batches = list(SqlReportOperator._batches(_SnowflakeCursor(CHUNKS), 2, "snowflake"))
+    batches = list(fetch_batches(_SnowflakeCursor(CHUNKS), 2, "snowflake"))
 
     assert [len(b) for b in batches] == [2, 1, 2], "a chunk is cut into batch_size pieces"
     rows = [row for batch in batches for row in batch]
     assert rows == ROWS
     assert rows == as_rows(CHUNKS[0]) + as_rows(CHUNKS[1]), "the connector's own fetchmany gives the same"
-    for got, expected in zip(rows, ROWS):
+    for got, expected in zip(rows, ROWS, strict=True):
         assert [type(v) for v in got] == [type(v) for v in expected], got
 
 
 def test_a_nullable_integer_column_stays_int_and_wide_numbers_are_ints_too():
     wide = chunk([Column("ID", "FIXED", [None, 10**30, 1]), Column("N", "FIXED", [None, 1, 2], precision=9)])
-    [batch] = SqlReportOperator._batches(_SnowflakeCursor([wide]), 100, "snowflake")
+    [batch] = fetch_batches(_SnowflakeCursor([wide]), 100, "snowflake")
     assert batch == [(None, None), (10**30, 1), (1, 2)]
     assert type(batch[1][0]) is int and type(batch[2][1]) is int
 
 
 def test_empty_chunks_yield_nothing():
     no_rows = _chunk([])
-    assert list(SqlReportOperator._batches(_SnowflakeCursor([no_rows, CHUNKS[0], no_rows]), 10, "snowflake")) == [ROWS[:3]]
+    assert list(fetch_batches(_SnowflakeCursor([no_rows, CHUNKS[0], no_rows]), 10, "snowflake")) == [ROWS[:3]]
 
 
 def test_a_result_without_arrow_chunks_is_read_with_fetchmany():
@@ -110,17 +115,17 @@ def test_a_result_without_arrow_chunks_is_read_with_fetchmany():
         def fetch_arrow_batches(self, force_microsecond_precision=False):
             raise NotSupportedError("not an Arrow result")
 
-    assert list(SqlReportOperator._batches(JsonResultCursor(ROWS), 3, "snowflake")) == [ROWS[:3], ROWS[3:]]
+    assert list(fetch_batches(JsonResultCursor(ROWS), 3, "snowflake")) == [ROWS[:3], ROWS[3:]]
 
 
 def test_other_databases_are_read_with_fetchmany_in_batch_size_chunks():
-    batches = list(SqlReportOperator._batches(_DbApiCursor([(i,) for i in range(5)]), 2, "postgres"))
+    batches = list(fetch_batches(_DbApiCursor([(i,) for i in range(5)]), 2, "postgres"))
     assert batches == [[(0,), (1,)], [(2,), (3,)], [(4,)]]
 
 
 # --- rendered files ---------------------------------------------------------------------------
 
-CONTEXT = RenderContext("Nulls", "nulls", {}, datetime(2026, 1, 1, tzinfo=timezone.utc))
+CONTEXT = RenderContext("Nulls", "nulls", {}, datetime(2026, 1, 1, tzinfo=UTC))
 
 
 def _render(batches, folder: Path) -> dict[str, Path]:
@@ -139,8 +144,8 @@ def _read(paths: dict[str, Path]) -> dict[str, list]:
 
 
 def test_snowflake_nulls_render_as_empty_cells_exactly_as_postgres_rows_do(tmp_path):
-    snowflake = _read(_render(SqlReportOperator._batches(_SnowflakeCursor(CHUNKS), 2, "snowflake"), tmp_path / "sf"))
-    postgres = _read(_render(SqlReportOperator._batches(_DbApiCursor(ROWS), 2, "postgres"), tmp_path / "pg"))
+    snowflake = _read(_render(fetch_batches(_SnowflakeCursor(CHUNKS), 2, "snowflake"), tmp_path / "sf"))
+    postgres = _read(_render(fetch_batches(_DbApiCursor(ROWS), 2, "postgres"), tmp_path / "pg"))
 
     assert snowflake == postgres
     assert snowflake["csv"][1:] == [
@@ -164,19 +169,18 @@ def test_pandas_frames_were_the_bug(tmp_path):
     frame = as_table(CHUNKS[1], number_to_decimal=False).to_pandas()
     old_cells = [[str(v) for v in row] for row in frame.itertuples(index=False, name=None)]
     assert old_cells[0][1] == "1099511627776.0" and old_cells[1][1:] == ["nan", "nan", "None", "NaT", "nan"]
-    rendered = _read(_render(SqlReportOperator._batches(_SnowflakeCursor(CHUNKS), 10, "snowflake"), tmp_path / "sf"))
+    rendered = _read(_render(fetch_batches(_SnowflakeCursor(CHUNKS), 10, "snowflake"), tmp_path / "sf"))
     assert not any(cell in ("nan", "NaT", "None") or cell.endswith(".0") for row in rendered["csv"] for cell in row)
 
 
-# --- generate on a Snowflake connection ---------------------------------------------------------
+# --- a query on a Snowflake connection ----------------------------------------------------------
 
 
-def test_generate_asks_snowflake_for_decimals_before_it_executes(tmp_path, monkeypatch):
-    sql = tmp_path / "sql"
-    sql.mkdir()
-    (sql / "nulls.sql").write_text("SELECT * FROM nulls")
-    monkeypatch.setenv("REPORTING_SQL_DIR", str(sql))
-    monkeypatch.setenv("AIRFLOW_CONN_NULLS_SF", json.dumps({"conn_type": "snowflake", "login": "u", "extra": {"account": "a"}}))
+def test_the_hook_asks_snowflake_for_decimals_before_it_executes(tmp_path, monkeypatch):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_NULLS_SF", json.dumps({"conn_type": "snowflake", "login": "u", "extra": {"account": "a"}})
+    )
+    events = []
 
     class Connection:
         _paramstyle = "pyformat"
@@ -186,32 +190,32 @@ def test_generate_asks_snowflake_for_decimals_before_it_executes(tmp_path, monke
             return cursor
 
         def close(self):
-            pass
+            events.append("connection closed")
 
     class Cursor(_SnowflakeCursor):
-        description = [(name,) for name in COLUMNS]
+        description = tuple((name,) for name in COLUMNS)
 
         def execute(self, statement, params):
             # Result chunks are made at execute, with the connection's setting of that moment.
             self.number_to_decimal = connection._arrow_number_to_decimal
+            events.append((statement, params))
 
         def close(self):
-            pass
+            events.append("cursor closed")
 
     connection, cursor = Connection(), Cursor(CHUNKS, number_to_decimal=False)
     from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
 
     monkeypatch.setattr(SnowflakeHook, "get_conn", lambda self: connection)
-    definition = ReportDefinition.model_validate({
-        "id": "nulls", "title": "Nulls", "owner": "tests",
-        "engine": {"type": "sql", "conn_id": "nulls_sf", "sql": "nulls.sql", "batch_size": 2},
-        "formats": ["csv"], "distribution": [{"type": "local", "path": "/tmp/unused"}],
-    })
-    operator = SqlReportOperator(task_id="generate", definition=definition, request={})
 
-    [result] = operator.generate({"csv": tmp_path / "out.csv"}, {}, CONTEXT)
+    with ReportQueryHook("nulls_sf").stream_rows(
+        "SELECT * FROM nulls WHERE id > :min_id", {"min_id": 0}, batch_size=2
+    ) as (columns, batches):
+        paths = _render(batches, tmp_path / "sf")
+        assert events == [("SELECT * FROM nulls WHERE id > %(min_id)s", {"min_id": 0})], "bound, never formatted"
 
-    assert result.rows == len(ROWS)
-    with (tmp_path / "out.csv").open(newline="") as handle:
+    assert columns == COLUMNS
+    assert events[1:] == ["cursor closed", "connection closed"]
+    with paths["csv"].open(newline="") as handle:
         amounts = [row[-1] for row in csv.reader(handle)][1:]
     assert amounts == ["12.50", "", "-0.01", "1234567890.99", ""]

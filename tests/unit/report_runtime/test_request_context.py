@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
-from operators.request_context import jsonable, request_id_for_run
+from report_runtime.request_context import jsonable, request_id_for_run
 
 
 def test_request_id_is_stable_per_run_and_distinct_between_runs():
@@ -15,5 +15,5 @@ def test_request_id_is_stable_per_run_and_distinct_between_runs():
 
 
 def test_jsonable_turns_dates_into_iso_strings():
-    values = {"d": date(2026, 1, 2), "t": datetime(2026, 1, 2, 3, 4, tzinfo=timezone.utc), "n": 3, "s": "x"}
+    values = {"d": date(2026, 1, 2), "t": datetime(2026, 1, 2, 3, 4, tzinfo=UTC), "n": 3, "s": "x"}
     assert jsonable(values) == {"d": "2026-01-02", "t": "2026-01-02T03:04:00+00:00", "n": 3, "s": "x"}

@@ -14,7 +14,7 @@ from typing import Any
 from airflow.sdk import Context, Variable
 from airflow.sdk.exceptions import AirflowSkipException
 
-from operators.request_context import actor, request_store
+from report_runtime.request_context import actor, request_store
 from reporting.lifecycle import TRANSITIONS, Status
 
 SEND_REPORTS_VARIABLE = "REPORTING_SEND_REPORTS"
@@ -53,8 +53,13 @@ def hold_if_paused(context: Context, request_id: str) -> None:
     row = store.get_request(request_id) or {}
     status = Status(row.get("status", Status.HELD))
     if Status.HELD in TRANSITIONS[status]:
-        store.move(request_id, status, Status.HELD, actor(context),
-                   details={"sending_gate": "off", "variable": SEND_REPORTS_VARIABLE})
+        store.move(
+            request_id,
+            status,
+            Status.HELD,
+            actor(context),
+            details={"sending_gate": "off", "variable": SEND_REPORTS_VARIABLE},
+        )
     raise AirflowSkipException(
         f"sending is paused (Variable {SEND_REPORTS_VARIABLE}=false): request {request_id} is held "
         "for the reports_retry DAG"

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from operators import staging
-from operators.staging import copy_staged, stage_file
+from report_runtime import staging
+from report_runtime.files import is_partial_of
+from report_runtime.staging import copy_staged, stage_file
 
 KEY = "sales/2026-11-20/req-1/report.csv"
 PLUGINS = Path(__file__).resolve().parents[3] / "plugins"
@@ -60,7 +61,7 @@ _CHILD = """
 import sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-from operators.staging import stage_file
+from report_runtime.staging import stage_file
 stage_file(Path(sys.argv[2]), sys.argv[3])
 """
 
@@ -86,8 +87,19 @@ def test_a_process_killed_mid_copy_leaves_nothing_under_the_final_name(root, tmp
             child.kill()
     assert not (root / key).exists(), "nothing under the final name"
     [leftover] = folder.iterdir()
-    assert leftover.name == f".big.xlsx.{child.pid}.partial"
+    assert leftover.name.startswith(f".big.xlsx.{child.pid}.") and is_partial_of(leftover.name, "big.xlsx")
 
     uri = stage_file(source, key)
 
     assert copy_staged(uri, tmp_path / "back.xlsx") == (len(data), hashlib.sha256(data).hexdigest())
+    assert [p.name for p in folder.iterdir()] == ["big.xlsx"], "the killed try's temporary file is gone"
+
+
+def test_a_copy_that_differs_from_the_staged_checksum_raises(root, tmp_path):
+    source = tmp_path / "report.csv"
+    source.write_bytes(b"a,b\n")
+    uri = stage_file(source, KEY)
+
+    with pytest.raises(OSError, match="differs from the staged 0000"):
+        copy_staged(uri, tmp_path / "back.csv", expect_sha256="0" * 64)
+    assert copy_staged(uri, tmp_path / "back.csv", expect_sha256=hashlib.sha256(b"a,b\n").hexdigest())[0] == 4

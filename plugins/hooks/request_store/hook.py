@@ -1,4 +1,4 @@
-"""The request store: report requests, their audit trail, errors and deliveries, in our own database.
+"""The request store hook: report requests, their audit trail, errors and deliveries, in our own database.
 
 Airflow 3 workers cannot write to Airflow's metadata database, so the lifecycle lives in a
 database reached through an ordinary Airflow connection: SQLite (``make demo``), PostgreSQL
@@ -11,92 +11,21 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow.sdk import BaseHook
 
-from hooks.sql_dialect import dialect_of, from_json, prepare, to_json, transaction
-from reporting.errors import ErrorInfo, mask_secrets
+from hooks.request_store.statements import STREAM, schema_statements, snowflake_statement
+from hooks.request_store.transaction import Actor, Transaction
+from hooks.sql_dialect import dialect_of, to_json, transaction
+from reporting.errors import ErrorInfo
 from reporting.lifecycle import Status, check_transition
-
-SQL_ROOT = Path(__file__).resolve().parents[2] / "include" / "sql"
-STREAM = "REPORT_REQUESTS_STREAM"
-"""The Snowflake stream on the worktable (include/sql/snowflake/report_requests_stream.sql)."""
-_JSON_COLUMNS = frozenset({"parameters", "distribution_overrides", "details"})
-
-
-@functools.cache
-def statement(name: str, dialect: str) -> str:
-    """The text of ``include/sql/request_store/[<dialect>/]<name>.sql``; a dialect's own file wins.
-
-    :param name: the statement's file name without ``.sql``.
-    :param dialect: sqlite, postgres or snowflake.
-    """
-    folder = SQL_ROOT / "request_store"
-    own = folder / dialect / f"{name}.sql"
-    return (own if own.is_file() else folder / f"{name}.sql").read_text(encoding="utf-8")
-
-
-@functools.cache
-def snowflake_statement(name: str) -> str:
-    """The text of ``include/sql/snowflake/<name>.sql`` (the stream and its consumer).
-
-    :param name: the statement's file name without ``.sql``.
-    """
-    return (SQL_ROOT / "snowflake" / f"{name}.sql").read_text(encoding="utf-8")
-
-
-def _split(text: str) -> list[str]:
-    lines = [line.split("--", 1)[0] for line in text.splitlines()]
-    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
-
-
-def schema_statements(dialect: str) -> list[str]:
-    """The DDL statements of ``include/sql/schema/<dialect>.sql`` (and Snowflake's stream), in order.
-
-    :param dialect: sqlite, postgres or snowflake.
-    """
-    statements = _split((SQL_ROOT / "schema" / f"{dialect}.sql").read_text(encoding="utf-8"))
-    if dialect == "snowflake":
-        statements += _split(snowflake_statement("report_requests_stream"))
-    return statements
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who writes an audit row: the component and, inside Airflow, the run, task and try.
-
-    :param component: INTAKE, ORCHESTRATOR, ENGINE, DISTRIBUTOR or NOTIFIER.
-    :param dag_run_id: the DAG run, if any.
-    :param task_id: the task, if any.
-    :param try_number: the task's try, if any.
-    """
-
-    component: str
-    dag_run_id: str | None = None
-    task_id: str | None = None
-    try_number: int | None = None
+from reporting.masking import mask_secrets
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _normalise(row: Mapping[str, Any]) -> dict[str, Any]:
-    out = {}
-    for key, value in row.items():
-        key = key.lower()
-        if key in _JSON_COLUMNS:
-            value = from_json(value)
-        elif isinstance(value, datetime):
-            value = value.isoformat()
-        elif key == "retry_eligible" and value is not None:
-            value = bool(value)
-        out[key] = value
-    return out
+    return datetime.now(UTC)
 
 
 class RequestStoreHook(BaseHook):
@@ -130,10 +59,10 @@ class RequestStoreHook(BaseHook):
         return self._db[1]
 
     @contextmanager
-    def _transaction(self) -> Iterator[_Statements]:
+    def _transaction(self) -> Iterator[Transaction]:
         db_hook, dialect = self._db
         with closing(db_hook.get_conn()) as conn, transaction(conn, dialect) as cursor:
-            yield _Statements(conn, cursor, dialect)
+            yield Transaction(conn, cursor, dialect)
 
     def _query(self, name: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
         with self._transaction() as tx:
@@ -199,8 +128,14 @@ class RequestStoreHook(BaseHook):
                 },
             )
             if created:
-                tx.audit(request_id, "STATUS_CHANGE", actor, now, new_status=str(status),
-                         details={"report_id": report_id, "trigger_type": trigger_type})
+                tx.audit(
+                    request_id,
+                    "STATUS_CHANGE",
+                    actor,
+                    now,
+                    new_status=str(status),
+                    details={"report_id": report_id, "trigger_type": trigger_type},
+                )
         return bool(created)
 
     def get_request(self, request_id: str) -> dict[str, Any] | None:
@@ -256,7 +191,11 @@ class RequestStoreHook(BaseHook):
                 tx.audit(request_id, "STATUS_CHANGE", actor, now, str(old_status), str(new_status), details)
         if not moved:
             self.log.info(
-                "request %s: move %s -> %s changed nothing (it is no longer %s)", request_id, old_status, new_status, old_status
+                "request %s: move %s -> %s changed nothing (it is no longer %s)",
+                request_id,
+                old_status,
+                new_status,
+                old_status,
             )
         return bool(moved)
 
@@ -295,10 +234,16 @@ class RequestStoreHook(BaseHook):
             else:
                 taken = tx.execute("consume_pending", {"now": now})
             if taken:
-                tx.execute("audit_enqueued", {
-                    "now": now, "details": to_json({"source": "worktable"}), "try_number": actor.try_number,
-                    "dag_run_id": actor.dag_run_id, "task_id": actor.task_id,
-                })
+                tx.execute(
+                    "audit_enqueued",
+                    {
+                        "now": now,
+                        "details": to_json({"source": "worktable"}),
+                        "try_number": actor.try_number,
+                        "dag_run_id": actor.dag_run_id,
+                        "task_id": actor.task_id,
+                    },
+                )
         return max(int(taken), 0)
 
     def open_intake_queue(self) -> list[dict[str, Any]]:
@@ -314,7 +259,8 @@ class RequestStoreHook(BaseHook):
         """
         with self._transaction() as tx:
             marked = tx.execute(
-                "mark_dispatched", {"request_id": request_id, "outcome": outcome, "dag_run_id": dag_run_id, "now": _now()}
+                "mark_dispatched",
+                {"request_id": request_id, "outcome": outcome, "dag_run_id": dag_run_id, "now": _now()},
             )
         return bool(marked)
 
@@ -333,7 +279,9 @@ class RequestStoreHook(BaseHook):
 
     # --- events, errors, deliveries -------------------------------------------------------------
 
-    def record_event(self, request_id: str, event_type: str, actor: Actor, details: Mapping[str, Any] | None = None) -> None:
+    def record_event(
+        self, request_id: str, event_type: str, actor: Actor, details: Mapping[str, Any] | None = None
+    ) -> None:
         """Write one audit row that is not a status change (RETRY, NOTIFICATION, ...).
 
         :param request_id: the request's id.
@@ -367,9 +315,17 @@ class RequestStoreHook(BaseHook):
                     "created_at": now,
                 },
             )
-            tx.audit(request_id, "ERROR", actor, now, details={
-                "error_code": error.code, "error_class": error.error_class, "retry_eligible": error.retry_eligible,
-            })
+            tx.audit(
+                request_id,
+                "ERROR",
+                actor,
+                now,
+                details={
+                    "error_code": error.code,
+                    "error_class": error.error_class,
+                    "retry_eligible": error.retry_eligible,
+                },
+            )
 
     def record_delivery(
         self, request_id: str, *, target_key: str, format: str, location: str, size: int, sha256: str, actor: Actor
@@ -388,15 +344,30 @@ class RequestStoreHook(BaseHook):
         """
         now = _now()
         values = {
-            "request_id": request_id, "target_key": target_key, "format": format,
-            "remote_location": location, "bytes": size, "sha256": sha256, "delivered_at": now,
+            "request_id": request_id,
+            "target_key": target_key,
+            "format": format,
+            "remote_location": location,
+            "bytes": size,
+            "sha256": sha256,
+            "delivered_at": now,
         }
         with self._transaction() as tx:
             recorded = tx.execute("insert_delivery", values)
             if recorded:
-                tx.audit(request_id, "DELIVERY", actor, now, details={
-                    "target": target_key, "format": format, "location": location, "bytes": size, "sha256": sha256,
-                })
+                tx.audit(
+                    request_id,
+                    "DELIVERY",
+                    actor,
+                    now,
+                    details={
+                        "target": target_key,
+                        "format": format,
+                        "location": location,
+                        "bytes": size,
+                        "sha256": sha256,
+                    },
+                )
         return bool(recorded)
 
     def get_delivery(self, request_id: str, target_key: str, format: str) -> dict[str, Any] | None:
@@ -423,54 +394,3 @@ class RequestStoreHook(BaseHook):
                 "errors": tx.rows("select_errors", values),
                 "deliveries": tx.rows("select_deliveries", values),
             }
-
-
-class _Statements:
-    """Runs statement files inside one open transaction."""
-
-    def __init__(self, conn: Any, cursor: Any, dialect: str) -> None:
-        self.conn = conn
-        self.cursor = cursor
-        self.dialect = dialect
-
-    def execute(self, name: str, values: Mapping[str, Any]) -> int:
-        return self.execute_text(statement(name, self.dialect), values)
-
-    def execute_text(self, text: str, values: Mapping[str, Any]) -> int:
-        sql, bound = prepare(text, values, self.conn, self.dialect)
-        self.cursor.execute(sql, bound)
-        return self.cursor.rowcount
-
-    def rows(self, name: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
-        return self.rows_of(statement(name, self.dialect), values)
-
-    def rows_of(self, text: str, values: Mapping[str, Any]) -> list[dict[str, Any]]:
-        self.execute_text(text, values)
-        columns = [column[0] for column in self.cursor.description]
-        return [_normalise(dict(zip(columns, row, strict=True))) for row in self.cursor.fetchall()]
-
-    def audit(
-        self,
-        request_id: str,
-        event_type: str,
-        actor: Actor,
-        when: datetime,
-        old_status: str | None = None,
-        new_status: str | None = None,
-        details: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.execute(
-            "insert_audit",
-            {
-                "request_id": request_id,
-                "event_type": event_type,
-                "event_timestamp": when,
-                "old_status": old_status,
-                "new_status": new_status,
-                "details": to_json(dict(details)) if details else None,
-                "component": actor.component,
-                "try_number": actor.try_number,
-                "dag_run_id": actor.dag_run_id,
-                "task_id": actor.task_id,
-            },
-        )

@@ -1,30 +1,35 @@
 """Distribution: deliver a run's staged artifacts to one target (the task is mapped over targets).
 
 Every deliverer is idempotent and atomic: local, SFTP and SMB write a temporary name and
-rename it into place (a crash never leaves a partial file under the final name, and the
-temporary name is fixed per artifact so a retry overwrites it); S3 writes the final key with
-the artifact's SHA-256 in its metadata and skips an identical object; e-mail is sent once per
-(request, target), guarded by DELIVERY_LOG.
+rename it into place (a crash never leaves a partial file under the final name; each try has
+a temporary name of its own, and the try that puts the file in place removes what killed
+tries left behind); S3 writes the final key with the artifact's SHA-256 in its metadata and
+skips an identical object; e-mail is sent once per (request, target), guarded by DELIVERY_LOG.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
-from operators.request_context import actor, request_store
-from operators.sending_gate import hold_if_paused
-from operators.staging import copy_staged, is_s3, presigned_url
+from report_runtime.files import partial_name, remove_leftovers, written_then_renamed
+from report_runtime.request_context import actor, request_store
+from report_runtime.sending_gate import hold_if_paused
+from report_runtime.staging import copy_staged, is_s3, presigned_url
 from reporting.definition import EmailTarget, LocalTarget, ReportDefinition, S3Target, SftpTarget, SmbTarget
 from reporting.naming import NamingContext, render_filename, render_header, render_key, render_text
 from reporting.targets import target_from_spec
+
 
 def deliver_local(target: LocalTarget, artifact: dict[str, Any], naming: NamingContext) -> dict[str, Any]:
     """Copy one artifact into a local/NAS folder atomically: write a temporary name, then rename.
@@ -39,29 +44,16 @@ def deliver_local(target: LocalTarget, artifact: dict[str, Any], naming: NamingC
     directory = Path(target.resolved_path(os.environ))
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / render_filename(target.filename, naming, artifact["format"])
-    partial = directory / f".{final.name}.{os.getpid()}.partial"
-    try:
-        size, digest = copy_staged(artifact["uri"], partial)
-        if digest != artifact["sha256"]:
-            raise OSError(f"{artifact['uri']}: copied sha256 {digest} differs from the staged {artifact['sha256']}")
-        os.replace(partial, final)
-    finally:
-        partial.unlink(missing_ok=True)
+    with written_then_renamed(final) as partial:
+        size, digest = copy_staged(artifact["uri"], partial, expect_sha256=artifact["sha256"])
     return {"location": str(final), "bytes": size, "sha256": digest}
 
 
 def _local_copy(artifact: dict[str, Any], folder: str, name: str) -> tuple[Path, int, str]:
-    """Copy a staged artifact to a local file and check it against the staged checksum."""
+    """Copy a staged artifact into a private folder, checked against the staged checksum."""
     local = Path(folder) / name
-    size, digest = copy_staged(artifact["uri"], local)
-    if digest != artifact["sha256"]:
-        raise OSError(f"{artifact['uri']}: copied sha256 {digest} differs from the staged {artifact['sha256']}")
+    size, digest = copy_staged(artifact["uri"], local, expect_sha256=artifact["sha256"])
     return local, size, digest
-
-
-def _partial_name(final_name: str, artifact: dict[str, Any]) -> str:
-    # Fixed per artifact: a retry after a crash overwrites the leftover instead of adding one.
-    return f".{final_name}.{artifact['sha256'][:12]}.partial"
 
 
 def deliver_s3(target: S3Target, artifact: dict[str, Any], naming: NamingContext) -> dict[str, Any]:
@@ -78,20 +70,59 @@ def deliver_s3(target: S3Target, artifact: dict[str, Any], naming: NamingContext
 
     key = render_key(target.key, naming, artifact["format"])
     location = f"s3://{target.bucket}/{key}"
-    hook = S3Hook(aws_conn_id=target.conn_id)
+    # The checksum travels as object metadata (S3Hook's extra_args go with every upload); the copy
+    # below is checked against it, so it is what the object will hold.
+    metadata = {"sha256": artifact["sha256"], "request-id": naming.request_id}
+    hook = S3Hook(aws_conn_id=target.conn_id, extra_args={"Metadata": metadata})
     head = hook.head_object(key=key, bucket_name=target.bucket)
-    if head and head.get("Metadata", {}).get("sha256") == artifact["sha256"] and head.get("ContentLength") == artifact["bytes"]:
-        return {"location": location, "bytes": artifact["bytes"], "sha256": artifact["sha256"], "skipped_identical": True}
+    if (
+        head
+        and head.get("Metadata", {}).get("sha256") == artifact["sha256"]
+        and head.get("ContentLength") == artifact["bytes"]
+    ):
+        return {
+            "location": location,
+            "bytes": artifact["bytes"],
+            "sha256": artifact["sha256"],
+            "skipped_identical": True,
+        }
     with tempfile.TemporaryDirectory(prefix="deliver-s3-") as folder:
         local, size, digest = _local_copy(artifact, folder, "artifact")
-        hook.get_conn().upload_file(
-            str(local), target.bucket, key,
-            ExtraArgs={"Metadata": {"sha256": digest, "request-id": naming.request_id}},
-        )
+        hook.load_file(local, key, bucket_name=target.bucket, replace=True)
     written = hook.head_object(key=key, bucket_name=target.bucket) or {}
     if written.get("ContentLength") != size or written.get("Metadata", {}).get("sha256") != digest:
-        raise OSError(f"{location}: the stored object does not match the artifact ({written.get('ContentLength')} bytes)")
+        raise OSError(
+            f"{location}: the stored object does not match the artifact ({written.get('ContentLength')} bytes)"
+        )
     return {"location": location, "bytes": size, "sha256": digest}
+
+
+@dataclass(frozen=True)
+class _Upload:
+    """One artifact on its way to a remote folder: its names there, and the verified local copy to send."""
+
+    name: str
+    final: str
+    partial: str
+    local: str
+    size: int
+    sha256: str
+
+
+@contextmanager
+def _upload(artifact: dict[str, Any], naming: NamingContext, filename: str, directory: str) -> Iterator[_Upload]:
+    """Render the remote names and copy the artifact into a private folder (checked against its checksum)."""
+    name = render_filename(filename, naming, artifact["format"])
+    with tempfile.TemporaryDirectory(prefix="deliver-") as folder:
+        local, size, digest = _local_copy(artifact, folder, name)
+        yield _Upload(
+            name,
+            posixpath.join(directory, name),
+            posixpath.join(directory, partial_name(name)),
+            str(local),
+            size,
+            digest,
+        )
 
 
 def deliver_sftp(target: SftpTarget, artifact: dict[str, Any], naming: NamingContext) -> dict[str, Any]:
@@ -106,34 +137,22 @@ def deliver_sftp(target: SftpTarget, artifact: dict[str, Any], naming: NamingCon
     """
     from airflow.providers.sftp.hooks.sftp import SFTPHook
 
-    name = render_filename(target.filename, naming, artifact["format"])
-    final = posixpath.join(target.directory, name)
-    partial = posixpath.join(target.directory, _partial_name(name, artifact))
     hook = SFTPHook(ssh_conn_id=target.conn_id)
-    with tempfile.TemporaryDirectory(prefix="deliver-sftp-") as folder:
-        local, size, digest = _local_copy(artifact, folder, name)
-        with hook.get_managed_conn() as sftp:
-            _sftp_makedirs(sftp, target.directory)
-            try:
-                # confirm=True stats the uploaded file and raises if its size differs.
-                sftp.put(str(local), partial, confirm=True)
-                sftp.posix_rename(partial, final)
-            except BaseException:
-                _quietly(lambda: sftp.remove(partial))
-                raise
-            if sftp.stat(final).st_size != size:
-                raise OSError(f"sftp {final}: size after rename differs from {size}")
-    return {"location": f"sftp://{hook.remote_host}{final}", "bytes": size, "sha256": digest}
-
-
-def _sftp_makedirs(sftp: Any, directory: str) -> None:
-    path = "/"
-    for part in [p for p in directory.split("/") if p]:
-        path = posixpath.join(path, part)
+    with _upload(artifact, naming, target.filename, target.directory) as up, hook.get_managed_conn() as sftp:
+        hook.create_directory(target.directory)
         try:
-            sftp.stat(path)
-        except FileNotFoundError:
-            sftp.mkdir(path)
+            # confirm=True stats the uploaded file and raises if its size differs.
+            hook.store_file(up.partial, up.local, confirm=True)
+            sftp.posix_rename(up.partial, up.final)
+        except BaseException:
+            _quietly(lambda: sftp.remove(up.partial))
+            raise
+        if sftp.stat(up.final).st_size != up.size:
+            raise OSError(f"sftp {up.final}: size after rename differs from {up.size}")
+        remove_leftovers(
+            sftp.listdir(target.directory), up.name, lambda n: sftp.remove(posixpath.join(target.directory, n))
+        )
+    return {"location": f"sftp://{hook.remote_host}{up.final}", "bytes": up.size, "sha256": up.sha256}
 
 
 def deliver_smb(target: SmbTarget, artifact: dict[str, Any], naming: NamingContext) -> dict[str, Any]:
@@ -145,24 +164,25 @@ def deliver_smb(target: SmbTarget, artifact: dict[str, Any], naming: NamingConte
     """
     from airflow.providers.samba.hooks.samba import SambaHook
 
-    name = render_filename(target.filename, naming, artifact["format"])
-    final = posixpath.join(target.directory, name) if target.directory else name
-    partial = posixpath.join(target.directory, _partial_name(name, artifact)) if target.directory else _partial_name(name, artifact)
-    with tempfile.TemporaryDirectory(prefix="deliver-smb-") as folder:
-        local, size, digest = _local_copy(artifact, folder, name)
-        with SambaHook(samba_conn_id=target.conn_id, share=target.share) as hook:
-            if target.directory:
-                hook.makedirs(target.directory, exist_ok=True)
-            try:
-                hook.push_from_local(partial, str(local))
-                if hook.stat(partial).st_size != size:
-                    raise OSError(f"smb {partial}: written size differs from {size}")
-                hook.replace(partial, final)
-            except BaseException:
-                _quietly(lambda: hook.remove(partial))
-                raise
+    with (
+        _upload(artifact, naming, target.filename, target.directory) as up,
+        SambaHook(samba_conn_id=target.conn_id, share=target.share) as hook,
+    ):
+        if target.directory:
+            hook.makedirs(target.directory, exist_ok=True)
+        try:
+            hook.push_from_local(up.partial, up.local)
+            if hook.stat(up.partial).st_size != up.size:
+                raise OSError(f"smb {up.partial}: written size differs from {up.size}")
+            hook.replace(up.partial, up.final)
+        except BaseException:
+            _quietly(lambda: hook.remove(up.partial))
+            raise
+        remove_leftovers(
+            hook.listdir(target.directory), up.name, lambda n: hook.remove(posixpath.join(target.directory, n))
+        )
     host = SambaHook.get_connection(target.conn_id).host
-    return {"location": f"smb://{host}/{target.share}/{final}", "bytes": size, "sha256": digest}
+    return {"location": f"smb://{host}/{target.share}/{up.final}", "bytes": up.size, "sha256": up.sha256}
 
 
 def deliver_email(
@@ -189,7 +209,9 @@ def deliver_email(
         files, outcomes = [], []
         links = []
         for artifact in artifacts:
-            name = render_filename(artifact.get("file_name") or f"{naming.report_id}.{artifact['format']}", naming, artifact["format"])
+            name = render_filename(
+                artifact.get("file_name") or f"{naming.report_id}.{artifact['format']}", naming, artifact["format"]
+            )
             if attach:
                 local, size, digest = _local_copy(artifact, folder, name)
                 files.append(str(local))
@@ -197,8 +219,13 @@ def deliver_email(
             else:
                 url = _link(artifact, target)
                 links.append((name, url))
-                outcomes.append({"location": f"mailto:{','.join(target.to)}#link:{name}",
-                                 "bytes": artifact["bytes"], "sha256": artifact["sha256"]})
+                outcomes.append(
+                    {
+                        "location": f"mailto:{','.join(target.to)}#link:{name}",
+                        "bytes": artifact["bytes"],
+                        "sha256": artifact["sha256"],
+                    }
+                )
         if links:
             from html import escape
 
@@ -206,17 +233,22 @@ def deliver_email(
             body += f"<p>The files are too large to attach; download them here:</p><ul>{items}</ul>"
         with SmtpHook(smtp_conn_id=target.conn_id) as hook:
             hook.send_email_smtp(
-                to=target.to, cc=target.cc or None, bcc=target.bcc or None, subject=subject,
-                html_content=body, files=files or None,
+                to=target.to,
+                cc=target.cc or None,
+                bcc=target.bcc or None,
+                subject=subject,
+                html_content=body,
+                files=files or None,
                 custom_headers={"X-Report-Request-Id": naming.request_id, "X-Report-Target": target_key},
             )
     return outcomes
 
 
 def _link(artifact: dict[str, Any], target: EmailTarget) -> str:
-    if is_s3(artifact["uri"]):
-        return presigned_url(artifact["uri"], int(target.link_expiry.total_seconds()))
-    return artifact["uri"]
+    uri: str = artifact["uri"]
+    if is_s3(uri):
+        return presigned_url(uri, int(target.link_expiry.total_seconds()))
+    return uri
 
 
 def _check_names(spec: Any, artifacts: list[dict[str, Any]], naming: NamingContext) -> None:
@@ -232,10 +264,9 @@ def _check_names(spec: Any, artifacts: list[dict[str, Any]], naming: NamingConte
 
 
 def _quietly(action: Callable[[], Any]) -> None:
-    try:
+    # cleaning up after a failure must not replace the failure
+    with contextlib.suppress(Exception):
         action()
-    except Exception:  # cleaning up after a failure must not replace the failure
-        pass
 
 
 DELIVERERS: dict[str, Callable[[Any, dict[str, Any], NamingContext], dict[str, Any]]] = {
@@ -257,8 +288,7 @@ class DistributeOperator(BaseOperator):
     :param definition: the report definition.
     :param request: the claimed request (the claim task's XCom).
     :param artifacts: the staged artifact records (the generate task's XCom).
-    :param target: ``{"key", "index", "spec", ...}`` from the claim task (``spec`` is the target's
-        JSON form; without it, ``index`` points into the definition's distribution).
+    :param target: ``{"key", "spec", ...}`` from the claim task (``spec`` is the target's JSON form).
     """
 
     template_fields: Sequence[str] = ("request", "artifacts", "target")
@@ -275,10 +305,7 @@ class DistributeOperator(BaseOperator):
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         hold_if_paused(context, self.request["request_id"])
-        if self.target.get("spec") is not None:
-            spec = target_from_spec(self.target["spec"])
-        else:
-            spec = self.definition.distribution[self.target["index"]]
+        spec = target_from_spec(self.target["spec"])
         key = self.target["key"]
         naming = NamingContext.for_request(self.definition.id, self.definition.title, self.request)
         wanted = set(spec.formats or self.definition.formats)
@@ -294,10 +321,17 @@ class DistributeOperator(BaseOperator):
             if done is not None:
                 # At most once per (request, target, format): a retried, cleared or replayed
                 # task never sends the same file to the same target twice.
-                self.log.info("request %s: %s already delivered to %s at %s; not sent again",
-                              request_id, artifact["format"], key, done["remote_location"])
+                self.log.info(
+                    "request %s: %s already delivered to %s at %s; not sent again",
+                    request_id,
+                    artifact["format"],
+                    key,
+                    done["remote_location"],
+                )
                 outcomes[artifact["format"]] = {
-                    "location": done["remote_location"], "bytes": done["bytes"], "sha256": done["sha256"]
+                    "location": done["remote_location"],
+                    "bytes": done["bytes"],
+                    "sha256": done["sha256"],
                 }
             else:
                 pending.append(artifact)
@@ -317,8 +351,11 @@ class DistributeOperator(BaseOperator):
                     outcomes[artifact["format"]] = outcome
         except Exception as exc:
             # smbprotocol reports a refused connection as ValueError("Failed to connect ...").
-            unreachable = (isinstance(exc, (ConnectionError, TimeoutError, EOFError))
-                           or "SSHException" in type(exc).__name__ or "Failed to connect" in str(exc))
+            unreachable = (
+                isinstance(exc, (ConnectionError, TimeoutError, EOFError))
+                or "SSHException" in type(exc).__name__
+                or "Failed to connect" in str(exc)
+            )
             kind = TargetUnreachable if unreachable else DeliveryError
             raise kind(f"target {key!r} ({spec.type}): {type(exc).__name__}: {exc}") from exc
         if isinstance(spec, EmailTarget):
@@ -326,18 +363,37 @@ class DistributeOperator(BaseOperator):
                 self._record(store, me, request_id, key, artifact, outcome)
                 outcomes[artifact["format"]] = outcome
         return [
-            {"request_id": request_id, "target": key, "type": spec.type, "format": artifact["format"],
-             **outcomes[artifact["format"]]}
-            for artifact in self.artifacts if artifact["format"] in outcomes
+            {
+                "request_id": request_id,
+                "target": key,
+                "type": spec.type,
+                "format": artifact["format"],
+                **outcomes[artifact["format"]],
+            }
+            for artifact in self.artifacts
+            if artifact["format"] in outcomes
         ]
 
-    def _record(self, store: Any, me: Any, request_id: str, key: str, artifact: dict[str, Any], outcome: dict[str, Any]) -> None:
+    def _record(
+        self, store: Any, me: Any, request_id: str, key: str, artifact: dict[str, Any], outcome: dict[str, Any]
+    ) -> None:
         store.record_delivery(
-            request_id, target_key=key, format=artifact["format"], location=outcome["location"],
-            size=outcome["bytes"], sha256=outcome["sha256"], actor=me,
+            request_id,
+            target_key=key,
+            format=artifact["format"],
+            location=outcome["location"],
+            size=outcome["bytes"],
+            sha256=outcome["sha256"],
+            actor=me,
         )
-        self.log.info("request %s: delivered %s to %s at %s (%d bytes)",
-                      request_id, artifact["format"], key, outcome["location"], outcome["bytes"])
+        self.log.info(
+            "request %s: delivered %s to %s at %s (%d bytes)",
+            request_id,
+            artifact["format"],
+            key,
+            outcome["location"],
+            outcome["bytes"],
+        )
 
 
 class DeliveryError(Exception):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from operators.distribution import deliver_local
-from operators.staging import stage_file
+from operators.distribute import deliver_local
+from report_runtime.staging import stage_file
 from reporting.definition import LocalTarget
 from reporting.naming import NamingContext, TemplateError
 
@@ -31,7 +31,9 @@ def test_stage_file_writes_under_the_deterministic_key(staged, tmp_path):
 
 
 def test_delivers_under_the_rendered_name_and_leaves_no_temporary_file(staged, tmp_path):
-    target = LocalTarget(type="local", path=str(tmp_path / "nas"), filename="{report_id}_{params[region]}_{run_date}.{format}")
+    target = LocalTarget(
+        type="local", path=str(tmp_path / "nas"), filename="{report_id}_{params[region]}_{run_date}.{format}"
+    )
 
     outcome = deliver_local(target, staged, _naming(region="EMEA"))
 
