@@ -9,7 +9,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from reporting.definition.base import CONN_ID, EMAIL, DefinitionModel, ReportFormat, matching, safe_directory
+from reporting.definition.base import (
+    CONN_ID,
+    DefinitionModel,
+    EmailAddress,
+    ReportFormat,
+    matching,
+    safe_directory,
+)
 from reporting.durations import Duration
 from reporting.naming import expand_env
 
@@ -172,23 +179,15 @@ class EmailTarget(DefinitionModel):
     type: Literal["email"]
     name: str | None = Field(default=None, pattern=_TARGET_NAME)
     conn_id: str = Field(default="smtp_default", pattern=CONN_ID)
-    to: list[str] = Field(min_length=1, max_length=100)
-    cc: list[str] = Field(default_factory=list, max_length=100)
-    bcc: list[str] = Field(default_factory=list, max_length=100)
+    to: list[EmailAddress] = Field(min_length=1, max_length=100)
+    cc: list[EmailAddress] = Field(default_factory=list, max_length=100)
+    bcc: list[EmailAddress] = Field(default_factory=list, max_length=100)
     subject: str = Field(default="{title} {run_date}", min_length=1, max_length=500)
     body: str = "<p>{title} for {run_date} (request {request_id}).</p>"
     mode: Literal["attach", "link"] = "attach"
     max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
     link_expiry: Duration = timedelta(days=7)
     formats: list[ReportFormat] | None = Field(default=None, min_length=1)
-
-    @field_validator("to", "cc", "bcc")
-    @classmethod
-    def _single_addresses(cls, values: list[str]) -> list[str]:
-        for value in values:
-            if not EMAIL.match(value) or any(ord(ch) < 32 for ch in value):
-                raise ValueError(f"{value!r} is not a single e-mail address")
-        return values
 
     @field_validator("link_expiry")
     @classmethod

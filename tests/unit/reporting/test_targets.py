@@ -103,7 +103,8 @@ def test_all_target_types_load_with_their_keys():
         (
             "distribution.3.to",
             ["cfo@example.com\r\nBcc: x@evil.test"],
-            "distribution[3].to: 'cfo@example.com\\r\\nBcc: x@evil.test' is not a single e-mail address",
+            "distribution[3].to[0]: 'cfo@example.com\\r\\nBcc: x@evil.test' is not an e-mail address: it contains"
+            " control or direction-changing characters (U+000A, U+000D)",
         ),
         (
             "distribution.3.subject",

@@ -663,15 +663,46 @@ def test_resolved_path_refuses_an_unsafe_environment_value(value: str) -> None:
 
 @pytest.mark.parametrize(
     "email",
-    ["not-an-email", "a@b", "a@b.com, c@d.com", "a@b.com;c@d.com", "Ann <ann@example.com>", "a b@example.com", ""],
+    [
+        "not-an-email",
+        "a@b",
+        "a@b.com, c@d.com",
+        "a@b.com;c@d.com",
+        "Ann <ann@example.com>",
+        "a b@example.com",
+        "",
+        "a\x7fb@example.com",
+        "a@localhost",
+    ],
 )
 def test_invalid_email(project: Path, email: str) -> None:
     data = definition(("notifications", {"emails": ["ok@example.com", email]}))
-    assert_rejected(project, data, "notifications.emails", f"{email!r} is not a single e-mail address")
+    assert_rejected(project, data, "notifications.emails[1]", f"{email!r} is not a", "e-mail address")
+
+
+@pytest.mark.parametrize(
+    ("field", "path"),
+    [
+        ("to", "distribution[0].to[1]"),
+        ("cc", "distribution[0].cc[1]"),
+        ("bcc", "distribution[0].bcc[1]"),
+    ],
+)
+def test_every_address_of_an_email_target_goes_through_the_one_check(project: Path, field: str, path: str) -> None:
+    target = {"type": "email", "to": ["ok@example.com"], field: ["ok@example.com", "a\x7fb@example.com"]}
+    data = definition(("distribution", [target]))
+    assert_rejected(project, data, path, "'a\\x7fb@example.com' is not an e-mail address", "(U+007F)")
+
+
+def test_override_domains_go_through_the_one_check(project: Path) -> None:
+    data = definition(("distribution_overrides", {"allowed_email_domains": ["Example.COM", "corp.local"]}))
+    assert accepted(project, data).distribution_overrides.allowed_email_domains == ["example.com", "corp.local"]
+    data = definition(("distribution_overrides", {"allowed_email_domains": ["example.com", "exa\x7fmple.com"]}))
+    assert_rejected(project, data, "distribution_overrides.allowed_email_domains[1]", "is not an e-mail domain")
 
 
 def test_valid_emails(project: Path) -> None:
-    emails = ["bi-team@example.com", "first.last+reports@sub.example.co.uk"]
+    emails = ["bi-team@example.com", "first.last+reports@sub.example.co.uk", "ops@corp.local", "qa@reports.test"]
     loaded = accepted(project, definition(("notifications", {"emails": emails, "on_success": False})))
     assert loaded.notifications == Notifications(emails=emails, on_success=False, on_failure=True)
 
