@@ -3,27 +3,28 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from reporting.definition import ReportDefinition
 from reporting.errors import ProblemsError
+from reporting.limits import cap_problems, control_characters, quote
 from reporting.sql import parameter_names
-
-# The C loader is ~10x faster (parse time is paid by every DAG-processor cycle); PyYAML built
-# without libyaml has only the pure-Python one.
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from reporting.yaml_reader import YamlReadError, read_definition_yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_REPORTS_DIR = PROJECT_ROOT / "include" / "reports"
 DEFAULT_SQL_DIR = PROJECT_ROOT / "include" / "sql"
 REPORTS_DIR_ENV = "REPORTING_DEFINITIONS_DIR"
 SQL_DIR_ENV = "REPORTING_SQL_DIR"
+MAX_MESSAGE_CHARS = 500
+"""The longest one problem line gets (a message quoting a value never carries all of it)."""
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_\-]{1,60}")
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,12 @@ class LoadResult:
 
     :param definitions: valid definitions, sorted by id.
     :param errors: one entry per broken file, sorted by file.
+    :param files: the file of each valid definition (as shown to people), by id.
     """
 
     definitions: list[ReportDefinition] = field(default_factory=list)
     errors: list[DefinitionError] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
 
     def error_text(self) -> str:
         """All errors, one line per problem."""
@@ -99,10 +102,24 @@ def field_path(loc: Iterable[Any], data: Any) -> str:
         if descended and isinstance(node, dict) and node.get("type") == item:
             descended = False
             continue
-        parts.append(f".{item}" if parts else str(item))
+        parts.append(_key_part(item, first=not parts))
         node = node.get(item) if isinstance(node, dict) else None
         descended = True
     return "".join(parts)
+
+
+def _key_part(item: Any, first: bool) -> str:
+    # A key is shown as written unless it is long or odd: a 100,000-character parameter name
+    # must not make every message about it 100,000 characters long.
+    text = str(item)
+    if _PLAIN_KEY.fullmatch(text) or (len(text) <= 60 and not control_characters(text)):
+        return text if first else f".{text}"
+    return f"[{quote(item, 40)}]"
+
+
+def _one_line(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def validation_messages(exc: ValidationError, data: Any, prefix: tuple[Any, ...] = ()) -> list[str]:
@@ -119,37 +136,62 @@ def validation_messages(exc: ValidationError, data: Any, prefix: tuple[Any, ...]
             text = text.removeprefix(noise)
         text = text[:1].lower() + text[1:]
         path = field_path((*prefix, *error["loc"]), data)
-        messages.append(f"{path}: {text}" if path else text)
+        messages.append(_one_line(f"{path}: {text}" if path else text))
     return messages
 
 
 def parse_definition(path: Path, sql_root: Path | None = None) -> ReportDefinition:
-    """Read and validate one definition file.
+    """Read and validate one definition file; whatever goes wrong is this file's error.
 
     :param path: the YAML file.
     :param sql_root: when given, the engine's SQL file must exist there and use only declared parameters.
-    :raises DefinitionFileError: with every problem, each naming its field path.
+    :raises DefinitionFileError: with every problem, each naming its field path when it has one;
+        also for an error nobody foresaw while reading or validating, so one file can never stop
+        the others from loading.
     """
     display = _display(path)
     try:
-        with path.open("rb") as handle:
-            data = yaml.load(handle, Loader=_YamlLoader)
-    except yaml.YAMLError as exc:
-        raise DefinitionFileError(DefinitionError(display, (f"not valid YAML: {exc}".replace("\n", " "),))) from None
-    except OSError as exc:
-        raise DefinitionFileError(DefinitionError(display, (f"cannot be read: {exc.strerror}",))) from None
+        return _parse(path, display, sql_root)
+    except DefinitionFileError:
+        raise
+    except Exception as exc:  # anything else is still this file's problem, not the caller's
+        raise DefinitionFileError(DefinitionError(display, (unexpected_problem(exc),))) from None
+
+
+def unexpected_problem(exc: BaseException, doing: str = "could not be loaded") -> str:
+    """One short line for an error nobody foresaw, naming its type (``could not be loaded: OverflowError: ...``).
+
+    :param exc: the error.
+    :param doing: what failed.
+    """
+    try:
+        text = str(exc)
+    except Exception:  # a message that cannot be made is left out
+        text = ""
+    return _one_line(f"{doing}: {type(exc).__name__}" + (f": {text}" if text else ""))
+
+
+def _parse(path: Path, display: str, sql_root: Path | None) -> ReportDefinition:
+    try:
+        data = read_definition_yaml(path)
+    except YamlReadError as exc:
+        raise DefinitionFileError(DefinitionError(display, (str(exc),))) from None
     if not isinstance(data, dict):
         raise DefinitionFileError(DefinitionError(display, ("must be a mapping of fields (id, title, engine...)",)))
     data.setdefault("id", path.stem)
     try:
         definition = ReportDefinition.model_validate(data)
     except ValidationError as exc:
-        raise DefinitionFileError(DefinitionError(display, tuple(validation_messages(exc, data)))) from None
+        raise DefinitionFileError(DefinitionError(display, _capped(validation_messages(exc, data)))) from None
     if sql_root is not None:
         problems = _check_sql(definition, sql_root)
         if problems:
-            raise DefinitionFileError(DefinitionError(display, tuple(problems)))
+            raise DefinitionFileError(DefinitionError(display, _capped(problems)))
     return definition
+
+
+def _capped(problems: list[str]) -> tuple[str, ...]:
+    return tuple(cap_problems(problems))
 
 
 def _check_sql(definition: ReportDefinition, sql_root: Path) -> list[str]:
@@ -193,7 +235,11 @@ def load_definitions(
     if not directory.is_dir():
         result.errors.append(DefinitionError(_display(directory), ("the definitions folder does not exist",)))
         return result
-    files = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    try:
+        files = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    except OSError as exc:
+        result.errors.append(DefinitionError(_display(directory), (f"cannot be read: {exc.strerror or exc}",)))
+        return result
     if only_id is not None:
         files = [p for p in files if p.stem == only_id] or files
     owners: dict[str, str] = {}
@@ -210,6 +256,7 @@ def load_definitions(
             )
             continue
         owners[definition.id] = display
+        result.files[definition.id] = display
         result.definitions.append(definition)
     result.definitions.sort(key=lambda d: d.id)
     return result

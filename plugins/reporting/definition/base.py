@@ -22,9 +22,9 @@ EmailDomain = Annotated[str, AfterValidator(check_email_domain)]
 
 
 class DefinitionModel(BaseModel):
-    """Frozen, whitespace-stripped, and refusing unknown keys: a typo in a definition is an error."""
+    """Frozen, whitespace-stripped, refusing unknown keys (a typo in a definition is an error) and NaN or infinity."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False)
 
 
 def matching(pattern: re.Pattern[str], value: str, problem: str) -> str:

@@ -16,6 +16,7 @@ from pydantic import Field, field_validator
 
 from reporting.definition.base import DefinitionModel, ReportFormat, matching
 from reporting.durations import Duration
+from reporting.limits import quote
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _ENGINE_PARAM = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:\-]{0,127}$")
@@ -74,7 +75,7 @@ class HttpEngine(DefinitionModel):
     def _engine_names(cls, value: dict[str, str]) -> dict[str, str]:
         for name, engine_name in value.items():
             if not _ENGINE_PARAM.match(engine_name):
-                raise ValueError(f"{name}: {engine_name!r} is not a valid engine parameter name")
+                raise ValueError(f"{name}: {quote(engine_name)} is not a valid engine parameter name")
         return value
 
     @field_validator("timeout")
@@ -156,7 +157,7 @@ class PowerBiEngine(HttpEngine):
     @classmethod
     def _guid(cls, value: str) -> str:
         if not _GUID.match(value):
-            raise ValueError(f"{value!r} is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")
+            raise ValueError(f"{quote(value)} is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")
         return value.lower()
 
 

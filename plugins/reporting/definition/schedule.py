@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import field_validator
 
 from reporting.definition.base import DefinitionModel
+from reporting.limits import quote
 
 PRESETS = frozenset({"@once", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly", "@annually"})
 # minute, hour, day of month, month, day of week
@@ -27,7 +28,9 @@ _CRON_NAMES: tuple[frozenset[str], ...] = (
 def _check_cron(expr: str) -> None:
     fields = expr.split()
     if len(fields) != 5:
-        raise ValueError(f"{expr!r} is neither a preset ({', '.join(sorted(PRESETS))}) nor a 5-field cron expression")
+        raise ValueError(
+            f"{quote(expr)} is neither a preset ({', '.join(sorted(PRESETS))}) nor a 5-field cron expression"
+        )
     for text, (low, high), names, label in zip(
         fields, _CRON_BOUNDS, _CRON_NAMES, ("minute", "hour", "day of month", "month", "day of week"), strict=True
     ):
@@ -35,10 +38,10 @@ def _check_cron(expr: str) -> None:
             if not _CRON_FIELD.match(part) or any(
                 not word.isdigit() and word.upper() not in names for word in re.findall(r"[0-9A-Za-z]+", part)
             ):
-                raise ValueError(f"{expr!r}: cron {label} field {text!r} is malformed")
+                raise ValueError(f"{quote(expr)}: cron {label} field {quote(text)} is malformed")
             for number in re.findall(r"(?<![/\d])\d+", part):
                 if not low <= int(number) <= high:
-                    raise ValueError(f"{expr!r}: cron {label} value {number} is outside {low}-{high}")
+                    raise ValueError(f"{quote(expr)}: cron {label} value {number} is outside {low}-{high}")
 
 
 class Schedule(DefinitionModel):
@@ -68,5 +71,5 @@ class Schedule(DefinitionModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/London)") from None
+            raise ValueError(f"unknown time zone {quote(value)} (use an IANA name such as Europe/London)") from None
         return value

@@ -18,6 +18,7 @@ from reporting.definition.base import (
     safe_directory,
 )
 from reporting.durations import Duration
+from reporting.limits import quote
 from reporting.naming import expand_env
 
 _TARGET_NAME = r"^[A-Za-z0-9_.\-]{1,100}$"
@@ -66,7 +67,7 @@ class LocalTarget(DefinitionModel):
         """
         path = expand_env(self.path, environ)
         if not path.startswith("/") or ".." in path.split("/") or "\x00" in path:
-            raise ValueError(f"target path {self.path!r} resolves to {path!r}, not a safe absolute directory")
+            raise ValueError(f"target path {quote(self.path)} resolves to {quote(path)}, not a safe absolute directory")
         return path
 
 

@@ -343,3 +343,115 @@ def test_default_folders_are_the_project_include_folders(monkeypatch: pytest.Mon
     root = Path(__file__).resolve().parents[3]
     assert loader.reports_dir() == root / "include" / "reports"
     assert loader.sql_dir() == root / "include" / "sql"
+
+
+# --- bounds: every one a field error, quoting at most a short prefix -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "line"),
+    [
+        (
+            {"retry": {"retry_delay": "99999999999d"}},
+            "retry.retry_delay: '99999999999d' is longer than 365 days, the longest duration a definition may set",
+        ),
+        (
+            {"execution_timeout": "9" * 5_000 + "h"},
+            "execution_timeout: '" + "9" * 60 + "…' (5,001 chars) is longer than 365 days",
+        ),
+        ({"run_timeout": "P9999Y"}, "run_timeout: '3649635d' is longer than 365 days"),
+        ({"run_timeout": 10**12}, "run_timeout: '1e+12s' is longer than 365 days"),
+        ({"run_timeout": "366d"}, "run_timeout: '366d' is longer than 365 days"),
+        ({"retry": {"backoff_multiplier": "nan"}}, "retry.backoff_multiplier: input should be a finite number"),
+        (
+            {"parameters": {"x": {"type": "number", "default": "nan"}}},
+            "parameters.x.default: expected a finite number, got nan",
+        ),
+        (
+            {"parameters": {"x": {"type": "number", "allowed_values": [1, "-inf"]}}},
+            "parameters.x.allowed_values: item 1: expected a finite number, got -inf",
+        ),
+        (
+            {"parameters": {"x": {"type": "integer", "default": "1" * 101}}},
+            "parameters.x.default: expected an integer, got '" + "1" * 60 + "…' (101 chars)",
+        ),
+        (
+            {"parameters": {f"p{i}": {} for i in range(201)}},
+            "parameters: declares 201 parameters; a definition may declare at most 200",
+        ),
+        (
+            {"parameters": {"x": {"allowed_values": list(range(1_001))}}},
+            "parameters.x.allowed_values: list should have at most 1000 items after validation, not 1001",
+        ),
+        ({"tags": ["t" * 100_000]}, "tags: tag '" + "t" * 60 + "…' (100,000 chars) must be 1-100 characters"),
+    ],
+)
+def test_each_bound_is_a_field_error(reports: Path, sql_root: Path, changes: dict[str, Any], line: str) -> None:
+    write(reports, "report.yaml", minimal(**changes))
+    [message] = only_error(load_definitions(reports, sql_root=sql_root)).messages
+    assert message.startswith(line), message
+
+
+def test_exactly_at_the_bounds_is_accepted(reports: Path, sql_root: Path) -> None:
+    parameters = {f"p{i}": {"type": "integer", "default": 0} for i in range(199)}
+    parameters["x"] = {"type": "integer", "allowed_values": list(range(1_000)), "default": 999}
+    write(reports, "report.yaml", minimal(parameters=parameters, run_timeout="365d", execution_timeout="365d"))
+    [loaded] = load_definitions(reports, sql_root=sql_root).definitions
+    assert len(loaded.parameters) == 200
+
+
+def test_a_huge_key_is_quoted_in_the_field_path(reports: Path, sql_root: Path) -> None:
+    write(reports, "report.yaml", minimal(parameters={"k" * 100_000: {"type": "bogus"}}))
+    messages = only_error(load_definitions(reports, sql_root=sql_root)).messages
+    assert all(len(message) <= 500 for message in messages)
+    assert messages[0].startswith("parameters['" + "k" * 40 + "…' (100,000 chars)].type: input should be")
+
+
+def test_a_message_carrying_a_huge_value_is_cut_to_one_short_line(reports: Path, sql_root: Path) -> None:
+    write(reports, "report.yaml", minimal(engine={"type": "x" * 100_000, "conn_id": "c"}))
+    [message] = only_error(load_definitions(reports, sql_root=sql_root)).messages
+    assert message.startswith("engine: input tag 'xxx")
+    assert len(message) == 500 and message.endswith("…")
+
+
+def test_a_file_with_thousands_of_problems_lists_twenty_and_counts_the_rest(reports: Path, sql_root: Path) -> None:
+    write(reports, "report.yaml", minimal(parameters={f"p{i}": {"type": "bogus"} for i in range(150)}))
+    messages = only_error(load_definitions(reports, sql_root=sql_root)).messages
+    assert len(messages) == 21
+    assert messages[-1] == "… and 130 more problems"
+
+
+def test_yaml_bounds_are_field_errors_of_the_file(reports: Path, sql_root: Path) -> None:
+    write(reports, "nan.yaml", "title: x\nretry:\n  backoff_multiplier: .nan\n")
+    write(reports, "big.yaml", "title: " + "x" * (300 * 1024) + "\n")
+    write(reports, "good.yaml", minimal())
+    result = load_definitions(reports, sql_root=sql_root)
+    assert [d.id for d in result.definitions] == ["good"]
+    assert result.error_text() == (
+        "include/reports/big.yaml: the file is 307,208 bytes; a definition may be at most 262,144 bytes (256 KiB)\n"
+        "include/reports/nan.yaml: retry.backoff_multiplier: .nan is not a finite number (NaN and infinity are"
+        " refused)"
+    )
+
+
+class _Unforeseen(RuntimeError):
+    pass
+
+
+def test_an_error_nobody_foresaw_is_that_files_error(
+    reports: Path, sql_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = loader.ReportDefinition.model_validate
+
+    def validate(data: Any) -> Any:
+        if data.get("title") == "explodes":
+            raise _Unforeseen("boom\nsecond line")
+        return real(data)
+
+    monkeypatch.setattr(loader.ReportDefinition, "model_validate", validate)
+    write(reports, "alpha.yaml", minimal())
+    write(reports, "bravo.yaml", minimal(title="explodes"))
+    result = load_definitions(reports, sql_root=sql_root)
+    assert [d.id for d in result.definitions] == ["alpha"]
+    assert result.error_text() == "include/reports/bravo.yaml: could not be loaded: _Unforeseen: boom second line"
+    assert result.files == {"alpha": "include/reports/alpha.yaml"}

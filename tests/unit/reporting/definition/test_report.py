@@ -909,3 +909,21 @@ def test_parameter_spec_coerce_directly() -> None:
 def test_unquoted_yaml_date_is_a_midnight_datetime_default() -> None:
     report = report_with({"since": {"type": "datetime", "default": date(2026, 1, 1)}})
     assert report.parameters["since"].default == datetime(2026, 1, 1, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "message"),
+    [
+        ("integer", 10**120, "<an integer of about 121 digits> has more than 100 digits"),
+        ("number", 10**120, "<an integer of about 121 digits> has more than 100 digits"),
+        ("number", float("nan"), "expected a finite number, got nan"),
+        ("number", "inf", "expected a finite number, got inf"),
+        ("integer", "9" * 5_000, "expected an integer, got '" + "9" * 60 + "…' (5,000 chars)"),
+        ("string", ["x"] * 10_000, "expected a string, got ['x', 'x', 'x', 'x', 'x', 'x', ...] (10,000 items)"),
+    ],
+)
+def test_a_supplied_value_out_of_bounds_is_refused_quoting_a_prefix(kind: str, value: Any, message: str) -> None:
+    spec = ParameterSpec(type=kind)
+    with pytest.raises(ValueError) as caught:
+        spec.coerce(value)
+    assert str(caught.value) == message
