@@ -18,7 +18,7 @@ from reporting.definition import EmailTarget, LocalTarget, ReportDefinition, Tar
 from reporting.errors import ProblemsError
 from reporting.limits import quote
 from reporting.loader import validation_messages
-from reporting.naming import RENDERERS, NamingContext, TemplateError, check_template
+from reporting.naming import RENDERERS, NamingContext, TemplateError
 
 _TARGETS = TypeAdapter(list[Target])
 _TARGET = TypeAdapter(Target)
@@ -76,7 +76,6 @@ def resolve_targets(definition: ReportDefinition, overrides: Any) -> list[dict[s
                 for m in validation_messages(exc, raw)
             ]
         ) from None
-    names = frozenset(definition.parameters)
     added = []
     taken = {t["key"] for t in own} if mode == "add" else set()
     for i, target in enumerate(targets):
@@ -84,7 +83,7 @@ def resolve_targets(definition: ReportDefinition, overrides: Any) -> list[dict[s
         problems.extend(f"{where}.{p}" for p in _policy_problems(definition, target))
         for field, template, kind in target.templates():
             try:
-                check_template(template, names, kind)
+                definition.check_template(template, kind)
             except TemplateError as exc:
                 problems.append(f"{where}.{field}: {exc}")
         key = target.name or f"request_{target.type}_{i}"

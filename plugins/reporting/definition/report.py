@@ -127,7 +127,7 @@ class ReportDefinition(DefinitionModel):
         for index, target in enumerate(self.distribution):
             for field, template, kind in target.templates():
                 try:
-                    check_template(template, names, kind)
+                    self.check_template(template, kind)
                 except TemplateError as exc:
                     raise _field_error(f"distribution[{index}].{field}", str(exc)) from None
             for fmt in target.formats or ():
@@ -142,6 +142,19 @@ class ReportDefinition(DefinitionModel):
                 )
             seen_keys[key] = index
         return self
+
+    def check_template(self, template: str, kind: str) -> None:
+        """Check one of this report's templates: the language, its fields and parameters, its rendered length.
+
+        Names are bounded with this report's own id and title and, for a parameter with allowed
+        values, the longest of them; other parameter values are bounded when a run renders them.
+
+        :param template: the template.
+        :param kind: ``filename``, ``key``, ``header`` or ``text``.
+        :raises TemplateError: saying what is wrong.
+        """
+        values = {name: spec.allowed_values for name, spec in self.parameters.items()}
+        check_template(template, values, kind, report_id=self.id, title=self.title)
 
     @property
     def dag_id(self) -> str:

@@ -18,8 +18,8 @@ from reporting.definition.base import (
     safe_directory,
 )
 from reporting.durations import Duration
-from reporting.limits import quote
-from reporting.naming import expand_env
+from reporting.limits import control_characters, quote
+from reporting.naming import env_default_problems, expand_env
 
 _TARGET_NAME = r"^[A-Za-z0-9_.\-]{1,100}$"
 _S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
@@ -53,11 +53,17 @@ class LocalTarget(DefinitionModel):
     @field_validator("path")
     @classmethod
     def _absolute(cls, value: str) -> str:
-        # Checked on the raw text: the ${VAR} form is resolved on the worker that delivers.
+        # Checked on the raw text: the ${VAR} form is resolved on the worker that delivers. Its
+        # defaults are written here, so they are checked here like the rest of the text.
         if not value.startswith(("/", "${")) or "\x00" in value:
             raise ValueError("must be an absolute directory path (it may start with ${VAR} or ${VAR:-default})")
+        if control_characters(value):
+            raise ValueError(f"must not contain control characters ({', '.join(control_characters(value))})")
         if ".." in value.split("/"):
             raise ValueError("must not contain '..'")
+        problems = env_default_problems(value)
+        if problems:
+            raise ValueError("; ".join(problems))
         return value
 
     def resolved_path(self, environ: Mapping[str, str]) -> str:

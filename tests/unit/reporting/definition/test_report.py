@@ -559,7 +559,27 @@ def test_local_target_path_with_dotdot(project: Path, path: str) -> None:
     assert_rejected(project, definition(("distribution.0.path", path)), "distribution[0].path", "must not contain '..'")
 
 
-@pytest.mark.parametrize("path", ["/srv/reports", "${OUT}/reports", "${OUT:-/tmp/out}/sales", "/srv/a..b"])
+@pytest.mark.parametrize(
+    ("path", "fragment"),
+    [
+        ("${OUT:-/tmp/x/..}", "the default of ${OUT} ('/tmp/x/..') must not contain '..'"),
+        ("${OUT:-..}/x", "the default of ${OUT} ('..') must not contain '..'"),
+        ("${OUT:-/tmp/\x1b[31m}/x", "must not contain control characters (U+001B)"),
+        ("/srv/\u202ereports", "must not contain control characters (U+202E)"),
+        ("/srv/a\tb", "must not contain control characters (U+0009)"),
+        ("${OUT:-tmp}/x", "with its defaults, the path is 'tmp/x', not an absolute directory"),
+        ("${OUT:-}x", "with its defaults, the path is 'x', not an absolute directory"),
+        ("${A:-/srv}${B:-/x/..}/y", "the default of ${B} ('/x/..') must not contain '..'"),
+    ],
+)
+def test_env_defaults_are_checked_like_a_written_path(project: Path, path: str, fragment: str) -> None:
+    assert_rejected(project, definition(("distribution.0.path", path)), "distribution[0].path", fragment)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/srv/reports", "${OUT}/reports", "${OUT:-/tmp/out}/sales", "/srv/a..b", "${OUT:-}/x", "/base${SUB:-/a..b}/x"],
+)
 def test_local_target_path_accepted(project: Path, path: str) -> None:
     assert accepted(project, definition(("distribution.0.path", path))).distribution[0].path == path
 
@@ -573,14 +593,17 @@ def test_bad_target_name(project: Path, name: str) -> None:
     ("filename", "fragment"),
     [
         ("{date}.{format}", "unknown field {date}"),
-        ("{report_id.upper}.csv", "unknown field {report_id.upper}"),
-        ("{0}.csv", "unknown field {0}"),
-        ("{params[country]}.csv", "{params[country]} does not name a declared parameter (declared: region)"),
-        ("{params}.csv", "{params} does not name a declared parameter"),
-        ("{params[region][0]}.csv", "does not name a declared parameter"),
-        ("{}.csv", "positional fields '{}' are not allowed"),
-        ("{report_id.csv", "malformed template"),
-        ("report_id}.csv", "malformed template"),
+        ("{report_id.upper}.csv", "attribute access is not allowed"),
+        ("{0}.csv", "positional placeholders are not allowed"),
+        ("{params[country]}.csv", "{params[country]} is not a declared parameter (declared: region)"),
+        ("{params}.csv", "params needs a parameter name: {params[name]}"),
+        ("{params[region][0]}.csv", "index access is allowed only as {params[name]}"),
+        ("{}.csv", "an empty placeholder"),
+        ("{report_id.csv", "attribute access is not allowed"),
+        ("report_id}.csv", "a single '}' (write '}}' for a literal brace)"),
+        ("{report_id:>1999999999}.csv", "format specs are not allowed; write {report_id}"),
+        ("{report_id:{title.__class__.__name__[0]}}", "format specs are not allowed"),
+        ("{title!r}.csv", "conversions are not allowed; write {title}"),
     ],
 )
 def test_bad_filename_template(project: Path, filename: str, fragment: str) -> None:
