@@ -178,11 +178,21 @@ def _parse(path: Path, display: str, sql_root: Path | None) -> ReportDefinition:
         raise DefinitionFileError(DefinitionError(display, (str(exc),))) from None
     if not isinstance(data, dict):
         raise DefinitionFileError(DefinitionError(display, ("must be a mapping of fields (id, title, engine...)",)))
-    data.setdefault("id", path.stem)
+    problems: list[str] = []
+    written = data.get("id", path.stem)
+    if written != path.stem:
+        problems.append(
+            f"id: {quote(written)} differs from the file name {quote(path.name)}; a definition's id is its file name"
+            f" without {path.suffix} (rename the file, or leave id out)"
+        )
+    # Validated under the file's name either way, so the rest of the file is checked too.
+    data["id"] = path.stem
     try:
         definition = ReportDefinition.model_validate(data)
     except ValidationError as exc:
-        raise DefinitionFileError(DefinitionError(display, _capped(validation_messages(exc, data)))) from None
+        problems.extend(validation_messages(exc, data))
+    if problems:
+        raise DefinitionFileError(DefinitionError(display, _capped(problems)))
     if sql_root is not None:
         problems = _check_sql(definition, sql_root)
         if problems:
@@ -220,14 +230,21 @@ class DefinitionFileError(ProblemsError):
 
 
 def load_definitions(
-    directory: Path | None = None, sql_root: Path | None = None, only_id: str | None = None
+    directory: Path | None = None,
+    sql_root: Path | None = None,
+    only_id: str | None = None,
 ) -> LoadResult:
     """Load every ``*.yaml``/``*.yml`` file of a folder, keeping going past broken ones.
 
+    A definition's id is its file's name without the suffix (an ``id`` written in the file must
+    be that name), so the file of an id is known without reading any other. Two files of one id
+    (``x.yaml`` and ``x.yml``) are both refused, each naming the other: no DAG exists for that id
+    until one is removed, whether every file is read or only that id's.
+
     :param directory: the definitions folder (default: :func:`reports_dir`).
     :param sql_root: the SQL folder checked for each sql engine (default: :func:`sql_dir`).
-    :param only_id: load only the file whose stem is this id (used when a task starts and
-        needs just its own DAG); falls back to all files if no such file exists.
+    :param only_id: read only the files of this id (when a task starts and needs just its own
+        DAG); the outcome for that id is the same as when every file is read.
     """
     directory = directory or reports_dir()
     sql_root = sql_root or sql_dir()
@@ -236,27 +253,46 @@ def load_definitions(
         result.errors.append(DefinitionError(_display(directory), ("the definitions folder does not exist",)))
         return result
     try:
-        files = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+        if only_id is None:
+            files = sorted(p for p in directory.iterdir() if p.suffix in SUFFIXES and p.is_file())
+        else:
+            files = _files_of(directory, only_id)
     except OSError as exc:
         result.errors.append(DefinitionError(_display(directory), (f"cannot be read: {exc.strerror or exc}",)))
         return result
-    if only_id is not None:
-        files = [p for p in files if p.stem == only_id] or files
-    owners: dict[str, str] = {}
+    by_id: dict[str, list[Path]] = {}
     for path in files:
+        by_id.setdefault(path.stem, []).append(path)
+    for path in files:
+        others = [other for other in by_id[path.stem] if other != path]
         try:
             definition = parse_definition(path, sql_root)
         except DefinitionFileError as exc:
+            if others:
+                exc = DefinitionFileError(DefinitionError(exc.error.file, (*exc.error.messages, _twice(path, others))))
             result.errors.append(exc.error)
             continue
         display = _display(path)
-        if definition.id in owners:
-            result.errors.append(
-                DefinitionError(display, (f"id: {definition.id!r} is already defined in {owners[definition.id]}",))
-            )
+        if others:
+            result.errors.append(DefinitionError(display, (_twice(path, others),)))
             continue
-        owners[definition.id] = display
         result.files[definition.id] = display
         result.definitions.append(definition)
     result.definitions.sort(key=lambda d: d.id)
     return result
+
+
+SUFFIXES = (".yaml", ".yml")
+"""The suffixes of definition files."""
+
+
+def _files_of(directory: Path, report_id: str) -> list[Path]:
+    # Only a plain name can be a file of this folder; anything else has no definition.
+    if not report_id or report_id.startswith(".") or "/" in report_id or "\\" in report_id or "\x00" in report_id:
+        return []
+    return [path for suffix in SUFFIXES if (path := directory / f"{report_id}{suffix}").is_file()]
+
+
+def _twice(path: Path, others: list[Path]) -> str:
+    names = " and ".join(_display(other) for other in others)
+    return f"id: {quote(path.stem)} is also the id of {names}; neither file is loaded until one of them is removed"

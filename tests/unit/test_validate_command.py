@@ -22,7 +22,7 @@ def test_shipped_definitions_are_valid(capsys):
 def test_all_errors_of_all_files_are_listed(tmp_path, capsys):
     reports = tmp_path / "reports"
     reports.mkdir()
-    shutil.copy(ROOT / "include" / "reports" / "sales_summary.yaml", reports / "good.yaml")
+    shutil.copy(ROOT / "include" / "reports" / "sales_summary.yaml", reports / "sales_summary.yaml")
     text = (ROOT / "include" / "reports" / "sales_summary.yaml").read_text()
     (reports / "two_problems.yaml").write_text(
         text.replace("id: sales_summary", "id: two_problems")

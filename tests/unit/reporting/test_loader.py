@@ -135,11 +135,17 @@ def test_broken_files_do_not_hide_good_ones(reports: Path, sql_root: Path) -> No
     ]
 
 
-def test_definitions_are_sorted_by_id_not_file_name(reports: Path, sql_root: Path) -> None:
-    write(reports, "a.yaml", minimal(id="zulu"))
-    write(reports, "b.yaml", minimal(id="alpha"))
-    write(reports, "c.yaml", minimal(id="mike"))
-    assert [d.id for d in load_definitions(reports, sql_root=sql_root).definitions] == ["alpha", "mike", "zulu"]
+def test_definitions_are_sorted_by_id_whatever_their_suffix(reports: Path, sql_root: Path) -> None:
+    write(reports, "zulu.yaml", minimal())
+    write(reports, "alpha.yml", minimal())
+    write(reports, "mike.yaml", minimal(id="mike"))
+    result = load_definitions(reports, sql_root=sql_root)
+    assert [d.id for d in result.definitions] == ["alpha", "mike", "zulu"]
+    assert result.files == {
+        "alpha": "include/reports/alpha.yml",
+        "mike": "include/reports/mike.yaml",
+        "zulu": "include/reports/zulu.yaml",
+    }
 
 
 def test_only_yaml_files_are_read(reports: Path, sql_root: Path) -> None:
@@ -169,21 +175,54 @@ def test_missing_folder_is_an_error(project: Path, sql_root: Path) -> None:
 # --- duplicate ids and ids from file names -------------------------------------------------------------
 
 
-def test_duplicate_ids(reports: Path, sql_root: Path) -> None:
-    write(reports, "a.yaml", minimal(id="shared", title="First"))
-    write(reports, "b.yaml", minimal(id="shared", title="Second"))
-    write(reports, "c.yaml", minimal())
-    result = load_definitions(reports, sql_root=sql_root)
-    assert [(d.id, d.title) for d in result.definitions] == [("c", "Weekly sales"), ("shared", "First")]
-    assert result.error_text() == "include/reports/b.yaml: id: 'shared' is already defined in include/reports/a.yaml"
-
-
-def test_explicit_id_equal_to_another_file_stem_is_a_duplicate(reports: Path, sql_root: Path) -> None:
+def test_an_id_written_in_the_file_must_be_its_file_name(reports: Path, sql_root: Path) -> None:
+    write(reports, "sales_copy.yaml", minimal(id="sales", priority=0))
     write(reports, "sales.yaml", minimal())
-    write(reports, "sales_copy.yaml", minimal(id="sales"))
     result = load_definitions(reports, sql_root=sql_root)
     assert [d.id for d in result.definitions] == ["sales"]
-    assert only_error(result).messages == ("id: 'sales' is already defined in include/reports/sales.yaml",)
+    # the rest of the file is checked too, under its file name
+    assert only_error(result).lines() == [
+        "include/reports/sales_copy.yaml: id: 'sales' differs from the file name 'sales_copy.yaml'; a definition's"
+        " id is its file name without .yaml (rename the file, or leave id out)",
+        "include/reports/sales_copy.yaml: priority: input should be greater than or equal to 1",
+    ]
+
+
+@pytest.mark.parametrize("written", [5, None, "Sales", ["sales"]])
+def test_an_id_that_is_not_the_file_name_is_refused_whatever_it_is(reports: Path, sql_root: Path, written: Any) -> None:
+    write(reports, "sales.yaml", minimal(id=written))
+    [message] = only_error(load_definitions(reports, sql_root=sql_root)).messages
+    assert message.startswith("id: "), message
+    assert "differs from the file name 'sales.yaml'" in message
+
+
+def test_two_files_of_one_id_are_both_refused_each_naming_the_other(reports: Path, sql_root: Path) -> None:
+    write(reports, "shared.yaml", minimal(title="First"))
+    write(reports, "shared.yml", minimal(title="Second"))
+    write(reports, "other.yaml", minimal())
+    for only in (None, "shared"):
+        result = load_definitions(reports, sql_root=sql_root, only_id=only)
+        assert [d.id for d in result.definitions] == ([] if only else ["other"])
+        assert result.error_text() == (
+            "include/reports/shared.yaml: id: 'shared' is also the id of include/reports/shared.yml; neither file"
+            " is loaded until one of them is removed\n"
+            "include/reports/shared.yml: id: 'shared' is also the id of include/reports/shared.yaml; neither file"
+            " is loaded until one of them is removed"
+        )
+
+
+def test_a_broken_twin_still_refuses_the_good_one(reports: Path, sql_root: Path) -> None:
+    write(reports, "shared.yaml", minimal())
+    write(reports, "shared.yml", "title: [unclosed\n")
+    result = load_definitions(reports, sql_root=sql_root)
+    assert result.definitions == []
+    [good, broken] = result.errors
+    assert good.messages == (
+        "id: 'shared' is also the id of include/reports/shared.yml; neither file is loaded until one of them"
+        " is removed",
+    )
+    assert broken.messages[0].startswith("not valid YAML")
+    assert broken.messages[1].startswith("id: 'shared' is also the id of include/reports/shared.yaml")
 
 
 def test_id_defaults_to_the_file_stem(reports: Path, sql_root: Path) -> None:
@@ -192,8 +231,8 @@ def test_id_defaults_to_the_file_stem(reports: Path, sql_root: Path) -> None:
     assert (loaded.id, loaded.dag_id) == ("weekly_sales", "report__weekly_sales")
 
 
-def test_explicit_id_wins_over_the_file_stem(reports: Path, sql_root: Path) -> None:
-    write(reports, "Weekly Sales (copy).yaml", minimal(id="weekly_sales"))
+def test_an_id_equal_to_the_file_name_may_be_written(reports: Path, sql_root: Path) -> None:
+    write(reports, "weekly_sales.yaml", minimal(id="weekly_sales"))
     [loaded] = load_definitions(reports, sql_root=sql_root).definitions
     assert loaded.id == "weekly_sales"
 
@@ -316,12 +355,24 @@ def test_only_id_matches_yml_files_too(reports: Path, sql_root: Path) -> None:
     assert [d.id for d in load_definitions(reports, sql_root=sql_root, only_id="sales").definitions] == ["sales"]
 
 
-def test_only_id_falls_back_to_every_file(reports: Path, sql_root: Path) -> None:
-    # the id was set inside a file whose stem differs, so the stem filter finds nothing
+@pytest.mark.parametrize("only", ["renamed", "../reports/one", "", ".hidden", "a/b"])
+def test_only_id_without_its_file_loads_nothing(reports: Path, sql_root: Path, only: str) -> None:
+    # an id is its file's name: when that file does not exist, no other file can define it
     write(reports, "one.yaml", minimal(id="renamed"))
     write(reports, "two.yaml", minimal())
-    result = load_definitions(reports, sql_root=sql_root, only_id="renamed")
-    assert [d.id for d in result.definitions] == ["renamed", "two"]
+    result = load_definitions(reports, sql_root=sql_root, only_id=only)
+    assert (result.definitions, result.errors) == ([], [])
+
+
+def test_only_id_gives_what_the_full_load_gives_for_that_id(reports: Path, sql_root: Path) -> None:
+    write(reports, "good.yaml", minimal(title="Good"))
+    write(reports, "bad.yml", minimal(priority=0))
+    write(reports, "renamed.yaml", minimal(id="other"))
+    full = load_definitions(reports, sql_root=sql_root)
+    for report_id in ("good", "bad", "renamed", "other"):
+        one = load_definitions(reports, sql_root=sql_root, only_id=report_id)
+        assert one.definitions == [d for d in full.definitions if d.id == report_id]
+        assert one.errors == [e for e in full.errors if Path(e.file).stem == report_id]
 
 
 # --- default folders -----------------------------------------------------------------------------------
