@@ -8,6 +8,7 @@ form ``include/reports/<file>.yaml: <field path>: <problem>``. It defines no DAG
 
 from __future__ import annotations
 
+from report_runtime.schedules import check_schedule
 from reporting.loader import load_definitions
 
 
@@ -15,6 +16,6 @@ class InvalidReportDefinitions(ImportError):
     """One or more report definitions are invalid."""
 
 
-_errors = load_definitions().error_text()
+_errors = load_definitions(check_schedule=check_schedule).error_text()
 if _errors:
     raise InvalidReportDefinitions(f"invalid report definitions:\n{_errors}")

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import logging
 import warnings
-from datetime import datetime
 from typing import Any
 
 from airflow.sdk import DAG, Param, get_parsing_context
-from airflow.sdk.definitions.timetables.trigger import CronTriggerTimetable
 
 from operators.callbacks import on_task_failure, on_task_retry
 from operators.claim import ClaimRequestOperator, RunTargetsOperator
@@ -25,6 +23,7 @@ from operators.power_bi import PowerBiReportOperator
 from operators.ssrs import SsrsReportOperator
 from operators.retry import retry_args
 from operators.notification import FinalizeOperator, NotifyOperator
+from report_runtime.schedules import build_schedule, check_schedule
 from reporting.definition import ParameterSpec, ReportDefinition
 from reporting.durations import format_duration
 from reporting.loader import load_definitions
@@ -93,25 +92,13 @@ def _doc_md(definition: ReportDefinition) -> str:
     return "\n".join(lines)
 
 
-def _schedule(definition: ReportDefinition) -> tuple[Any, datetime | None]:
-    if definition.schedule is None:
-        return None, None
-    import pendulum  # an Airflow dependency; DAG start dates need a zone-aware datetime
-
-    spec = definition.schedule
-    start = pendulum.datetime(spec.start_date.year, spec.start_date.month, spec.start_date.day, tz=spec.timezone)
-    if spec.cron == "@once":
-        return "@once", start
-    return CronTriggerTimetable(spec.cron, timezone=spec.timezone), start
-
-
 def build_report_dag(definition: ReportDefinition) -> DAG:
     """Build the DAG of one report: claim -> targets, generate -> distribute (mapped per target) -> notify -> finalize.
 
     :param definition: a validated report definition.
     """
     retry = definition.retry
-    schedule, start_date = _schedule(definition)
+    schedule, start_date = build_schedule(definition.schedule)
     default_args = {
         "owner": definition.owner,
         **retry_args(retry),
@@ -166,7 +153,7 @@ def build_all() -> dict[str, DAG]:
     wanted = get_parsing_context().dag_id
     # A task start needs just its own DAG: skip reading every other definition.
     only = wanted.removeprefix(DAG_PREFIX) if wanted and wanted.startswith(DAG_PREFIX) else None
-    result = load_definitions(only_id=only)
+    result = load_definitions(only_id=only, check_schedule=check_schedule)
     for error in result.errors:
         for line in error.lines():
             log.error("invalid report definition: %s", line)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from reporting.definition import ReportDefinition
+from reporting.definition import ReportDefinition, Schedule
 from reporting.errors import ProblemsError
 from reporting.limits import cap_problems, control_characters, quote
 from reporting.sql import parameter_names
@@ -25,6 +25,10 @@ SQL_DIR_ENV = "REPORTING_SQL_DIR"
 MAX_MESSAGE_CHARS = 500
 """The longest one problem line gets (a message quoting a value never carries all of it)."""
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_\-]{1,60}")
+
+ScheduleCheck = Callable[[Schedule], list[str]]
+"""A check of a definition's schedule by the scheduler's own rules, giving ``schedule.<field>: <problem>``
+lines (Airflow's is ``report_runtime.schedules.check_schedule``; this package stays free of Airflow)."""
 
 
 @dataclass(frozen=True)
@@ -140,18 +144,21 @@ def validation_messages(exc: ValidationError, data: Any, prefix: tuple[Any, ...]
     return messages
 
 
-def parse_definition(path: Path, sql_root: Path | None = None) -> ReportDefinition:
+def parse_definition(
+    path: Path, sql_root: Path | None = None, check_schedule: ScheduleCheck | None = None
+) -> ReportDefinition:
     """Read and validate one definition file; whatever goes wrong is this file's error.
 
     :param path: the YAML file.
     :param sql_root: when given, the engine's SQL file must exist there and use only declared parameters.
+    :param check_schedule: when given, the schedule must pass it too.
     :raises DefinitionFileError: with every problem, each naming its field path when it has one;
         also for an error nobody foresaw while reading or validating, so one file can never stop
         the others from loading.
     """
     display = _display(path)
     try:
-        return _parse(path, display, sql_root)
+        return _parse(path, display, sql_root, check_schedule)
     except DefinitionFileError:
         raise
     except Exception as exc:  # anything else is still this file's problem, not the caller's
@@ -171,7 +178,7 @@ def unexpected_problem(exc: BaseException, doing: str = "could not be loaded") -
     return _one_line(f"{doing}: {type(exc).__name__}" + (f": {text}" if text else ""))
 
 
-def _parse(path: Path, display: str, sql_root: Path | None) -> ReportDefinition:
+def _parse(path: Path, display: str, sql_root: Path | None, check_schedule: ScheduleCheck | None) -> ReportDefinition:
     try:
         data = read_definition_yaml(path)
     except YamlReadError as exc:
@@ -187,17 +194,40 @@ def _parse(path: Path, display: str, sql_root: Path | None) -> ReportDefinition:
         )
     # Validated under the file's name either way, so the rest of the file is checked too.
     data["id"] = path.stem
+    definition: ReportDefinition | None = None
     try:
         definition = ReportDefinition.model_validate(data)
     except ValidationError as exc:
         problems.extend(validation_messages(exc, data))
-    if problems:
+    if check_schedule is not None:
+        # Checked also when another part of the file is wrong, so every problem is listed at once.
+        schedule = definition.schedule if definition is not None else _valid_schedule(data.get("schedule"))
+        if schedule is not None:
+            problems.extend(_schedule_problems(check_schedule, schedule))
+    if problems or definition is None:
         raise DefinitionFileError(DefinitionError(display, _capped(problems)))
     if sql_root is not None:
         problems = _check_sql(definition, sql_root)
         if problems:
             raise DefinitionFileError(DefinitionError(display, _capped(problems)))
     return definition
+
+
+def _valid_schedule(raw: Any) -> Schedule | None:
+    # The schedule on its own; when it is itself invalid, the model's errors already say why.
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return Schedule.model_validate(raw)
+    except ValidationError:
+        return None
+
+
+def _schedule_problems(check: ScheduleCheck, schedule: Schedule) -> list[str]:
+    try:
+        return [_one_line(problem) for problem in check(schedule)]
+    except Exception as exc:  # a failing check is one problem among the file's others
+        return [unexpected_problem(exc, "schedule: could not be checked")]
 
 
 def _capped(problems: list[str]) -> tuple[str, ...]:
@@ -233,6 +263,7 @@ def load_definitions(
     directory: Path | None = None,
     sql_root: Path | None = None,
     only_id: str | None = None,
+    check_schedule: ScheduleCheck | None = None,
 ) -> LoadResult:
     """Load every ``*.yaml``/``*.yml`` file of a folder, keeping going past broken ones.
 
@@ -245,6 +276,8 @@ def load_definitions(
     :param sql_root: the SQL folder checked for each sql engine (default: :func:`sql_dir`).
     :param only_id: read only the files of this id (when a task starts and needs just its own
         DAG); the outcome for that id is the same as when every file is read.
+    :param check_schedule: when given, every schedule must pass it too (the DAG factory, ``make
+        validate`` and the import check give Airflow's, so they accept exactly what the scheduler does).
     """
     directory = directory or reports_dir()
     sql_root = sql_root or sql_dir()
@@ -266,7 +299,7 @@ def load_definitions(
     for path in files:
         others = [other for other in by_id[path.stem] if other != path]
         try:
-            definition = parse_definition(path, sql_root)
+            definition = parse_definition(path, sql_root, check_schedule)
         except DefinitionFileError as exc:
             if others:
                 exc = DefinitionFileError(DefinitionError(exc.error.file, (*exc.error.messages, _twice(path, others))))

@@ -97,3 +97,13 @@ def test_an_id_that_is_not_its_file_name_has_no_dag_in_either_parse(reports: Pat
     assert _task_start(monkeypatch, "report__renamed").dag_ids == []
     message = full.import_errors[str(DAGS / "report_definitions_check.py")]
     assert "sales_summary.yaml: id: 'renamed' differs from the file name 'sales_summary.yaml'" in message
+
+
+def test_a_schedule_airflow_refuses_is_the_files_import_error_and_the_others_load(reports: Path) -> None:
+    (reports / "sales_summary.yaml").write_text(_sample("Every zero minutes").replace('"0 6 * * 1-5"', '"*/0 * * * *"'))
+    (reports / "other.yaml").write_text(SAMPLE.read_text().replace("id: sales_summary", "id: other"))
+    bag = _dagbag()
+    assert "report__other" in bag.dag_ids and "report__sales_summary" not in bag.dag_ids
+    assert set(bag.import_errors) == {str(DAGS / "report_definitions_check.py")}
+    message = bag.import_errors[str(DAGS / "report_definitions_check.py")]
+    assert "sales_summary.yaml: schedule.cron: '*/0 * * * *': cron minute field '*/0' has a step of 0" in message

@@ -45,3 +45,21 @@ def test_all_errors_of_all_files_are_listed(tmp_path, capsys):
         in err
     )
     assert "2 invalid definition file(s), 1 valid" in err
+
+
+def test_a_schedule_airflow_refuses_is_refused_naming_schedule_cron(tmp_path, capsys):
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    text = (ROOT / "include" / "reports" / "sales_summary.yaml").read_text()
+    assert 'cron: "0 6 * * 1-5"' in text
+    (reports / "sales_summary.yaml").write_text(text.replace('cron: "0 6 * * 1-5"', 'cron: "*/0 * * * *"'))
+    (reports / "second_monday.yaml").write_text(
+        text.replace("id: sales_summary", "id: second_monday").replace('cron: "0 6 * * 1-5"', 'cron: "0 6 * * MON#2"')
+    )
+
+    status = _validate_module().main(["--reports", str(reports), "--sql", str(ROOT / "include" / "sql")])
+
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert "sales_summary.yaml: schedule.cron: '*/0 * * * *': cron minute field '*/0' has a step of 0" in err
+    assert "ok      report__second_monday" in out  # what the scheduler accepts, validate accepts
