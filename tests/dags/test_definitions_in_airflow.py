@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
 from typing import Any
@@ -107,3 +108,45 @@ def test_a_schedule_airflow_refuses_is_the_files_import_error_and_the_others_loa
     assert set(bag.import_errors) == {str(DAGS / "report_definitions_check.py")}
     message = bag.import_errors[str(DAGS / "report_definitions_check.py")]
     assert "sales_summary.yaml: schedule.cron: '*/0 * * * *': cron minute field '*/0' has a step of 0" in message
+
+
+def test_a_dag_that_cannot_be_built_is_its_files_import_error_and_the_others_load(reports: Path, monkeypatch) -> None:
+    from operators.claim import ClaimRequestOperator
+
+    real = ClaimRequestOperator.__init__
+
+    @functools.wraps(real)
+    def init(self, *args: Any, definition: Any, **kwargs: Any) -> None:
+        if definition.id == "fragile":
+            raise OverflowError("something nobody foresaw")
+        real(self, *args, definition=definition, **kwargs)
+
+    monkeypatch.setattr(ClaimRequestOperator, "__init__", init)
+    (reports / "sales_summary.yaml").write_text(_sample("Still here"))
+    (reports / "fragile.yaml").write_text(SAMPLE.read_text().replace("id: sales_summary", "id: fragile"))
+
+    bag = _dagbag()
+
+    assert "report__sales_summary" in bag.dag_ids and "report__fragile" not in bag.dag_ids
+    assert set(bag.import_errors) == {str(DAGS / "report_definitions_check.py")}
+    message = bag.import_errors[str(DAGS / "report_definitions_check.py")]
+    assert "fragile.yaml: the DAG cannot be built: OverflowError: something nobody foresaw" in message
+
+
+def test_the_import_error_lists_every_broken_file_one_line_each(reports: Path) -> None:
+    (reports / "sales_summary.yaml").write_text(_sample("Still here"))
+    (reports / "slow.yaml").write_text(
+        SAMPLE.read_text().replace("id: sales_summary", "id: slow").replace("retry_delay: 1s", "retry_delay: 400d")
+    )
+    (reports / "zero.yaml").write_text(
+        SAMPLE.read_text().replace("id: sales_summary", "id: zero").replace('"0 6 * * 1-5"', '"*/0 * * * *"')
+    )
+    bag = _dagbag()
+    message = bag.import_errors[str(DAGS / "report_definitions_check.py")]
+    last = message.strip().splitlines()[-3:]
+    assert last[0].endswith("report_definitions_check.InvalidReportDefinitions: invalid report definitions:")
+    assert last[1:] == [
+        f"{reports / 'slow.yaml'}: retry.retry_delay: '400d' is longer than 365 days, the longest duration a"
+        " definition may set",
+        f"{reports / 'zero.yaml'}: schedule.cron: '*/0 * * * *': cron minute field '*/0' has a step of 0",
+    ]
