@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from reporting.definition import ReportDefinition, Schedule
+from reporting.definition.engines import sql_path_problem
 from reporting.errors import ProblemsError
 from reporting.limits import cap_problems, control_characters, quote
 from reporting.sql import parameter_names
@@ -204,12 +205,11 @@ def _parse(path: Path, display: str, sql_root: Path | None, check_schedule: Sche
         schedule = definition.schedule if definition is not None else _valid_schedule(data.get("schedule"))
         if schedule is not None:
             problems.extend(_schedule_problems(check_schedule, schedule))
+    if sql_root is not None:
+        # From the file as written, so a missing SQL file is listed beside the schema errors.
+        problems.extend(_check_sql(data, sql_root))
     if problems or definition is None:
         raise DefinitionFileError(DefinitionError(display, _capped(problems)))
-    if sql_root is not None:
-        problems = _check_sql(definition, sql_root)
-        if problems:
-            raise DefinitionFileError(DefinitionError(display, _capped(problems)))
     return definition
 
 
@@ -234,18 +234,29 @@ def _capped(problems: list[str]) -> tuple[str, ...]:
     return tuple(cap_problems(problems))
 
 
-def _check_sql(definition: ReportDefinition, sql_root: Path) -> list[str]:
-    engine = definition.engine
-    if engine.type != "sql":
+def _check_sql(data: dict[str, Any], sql_root: Path) -> list[str]:
+    """The problems of a sql engine's file: it must exist and use only declared parameters.
+
+    Read from the definition as written, not from the model, so it runs also when other fields
+    are invalid; a path the model refuses (absolute, with '..') is never opened.
+    """
+    engine = data.get("engine")
+    if not isinstance(engine, dict) or engine.get("type") != "sql":
         return []
-    sql_path = sql_root / engine.sql
+    relative = engine.get("sql")
+    if not isinstance(relative, str) or sql_path_problem(relative.strip()) is not None:
+        return []
+    relative = relative.strip()
+    sql_path = sql_root / relative
     try:
         text = sql_path.read_text(encoding="utf-8")
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return [f"engine.sql: file not found: {_display(sql_path)}"]
-    undeclared = [name for name in parameter_names(text) if name not in definition.parameters]
+    parameters = data.get("parameters")
+    declared = set(parameters) if isinstance(parameters, dict) else set()
+    undeclared = [name for name in parameter_names(text) if name not in declared]
     if undeclared:
-        return [f"engine.sql: {engine.sql} uses undeclared parameters: {', '.join(undeclared)}"]
+        return [f"engine.sql: {relative} uses undeclared parameters: {', '.join(undeclared)}"]
     return []
 
 

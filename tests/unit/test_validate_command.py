@@ -63,3 +63,27 @@ def test_a_schedule_airflow_refuses_is_refused_naming_schedule_cron(tmp_path, ca
     assert status == 1
     assert "sales_summary.yaml: schedule.cron: '*/0 * * * *': cron minute field '*/0' has a step of 0" in err
     assert "ok      report__second_monday" in out  # what the scheduler accepts, validate accepts
+
+
+def test_a_schema_error_and_a_missing_sql_file_are_listed_together(tmp_path, capsys):
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    text = (ROOT / "include" / "reports" / "sales_summary.yaml").read_text()
+    (reports / "sales_summary.yaml").write_text(
+        text.replace("priority: 5", "priority: 11")
+        .replace("sql: sales_summary.sql", "sql: finance/missing.sql")
+        .replace('cron: "0 6 * * 1-5"', 'cron: "0 6 31 2 *"')
+    )
+
+    status = _validate_module().main(["--reports", str(reports), "--sql", str(ROOT / "include" / "sql")])
+
+    err = capsys.readouterr().err
+    assert status == 1
+    shown = str(reports / "sales_summary.yaml")
+    lines = err.splitlines()
+    assert lines[:2] == [
+        f"{shown}: priority: input should be less than or equal to 10",
+        f"{shown}: schedule.cron: '0 6 31 2 *' never fires (Airflow finds no time it runs at)",
+    ]
+    assert lines[2].startswith(f"{shown}: engine.sql: file not found: ")
+    assert lines[2].endswith("include/sql/finance/missing.sql")

@@ -39,11 +39,24 @@ class SqlEngine(DefinitionModel):
     @field_validator("sql")
     @classmethod
     def _relative_sql_path(cls, value: str) -> str:
-        if value.startswith(("/", "\\")) or ".." in value.replace("\\", "/").split("/"):
-            raise ValueError("must be a path inside include/sql/ (no absolute path, no '..')")
-        if not value.endswith(".sql"):
-            raise ValueError("must name a .sql file")
+        problem = sql_path_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
+
+
+def sql_path_problem(value: str) -> str | None:
+    """What is wrong with the path of a SQL file, if anything: it must be a ``.sql`` file inside ``include/sql/``.
+
+    :param value: the path as written in the definition.
+    """
+    if value.startswith(("/", "\\")) or ".." in value.replace("\\", "/").split("/"):
+        return "must be a path inside include/sql/ (no absolute path, no '..')"
+    if not value.endswith(".sql"):
+        return "must name a .sql file"
+    if "\x00" in value:
+        return "must not contain NUL"
+    return None
 
 
 class HttpEngine(DefinitionModel):

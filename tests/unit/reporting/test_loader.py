@@ -282,11 +282,31 @@ def test_sql_placeholders_in_quotes_comments_and_casts_are_not_parameters(report
     assert [d.id for d in result.definitions] == ["report"]
 
 
-def test_sql_checks_run_only_after_the_model_is_valid(reports: Path, sql_root: Path) -> None:
+def test_a_missing_sql_file_is_listed_beside_the_schema_errors(reports: Path, sql_root: Path) -> None:
     write(reports, "report.yaml", minimal(priority=0, engine={"type": "sql", "conn_id": "c", "sql": "missing.sql"}))
     assert only_error(load_definitions(reports, sql_root=sql_root)).messages == (
         "priority: input should be greater than or equal to 1",
+        "engine.sql: file not found: include/sql/missing.sql",
     )
+
+
+def test_undeclared_sql_parameters_are_listed_beside_the_schema_errors(reports: Path, sql_root: Path) -> None:
+    (sql_root / "report.sql").write_text("SELECT 1 WHERE a = :region AND b = :country")
+    write(reports, "report.yaml", minimal(owner="", parameters={"region": {"type": "bogus"}}))
+    assert only_error(load_definitions(reports, sql_root=sql_root)).messages == (
+        "owner: string should have at least 1 character",
+        "parameters.region.type: input should be 'string', 'integer', 'number', 'boolean', 'date' or 'datetime'",
+        "engine.sql: report.sql uses undeclared parameters: country",
+    )
+
+
+@pytest.mark.parametrize("sql", ["../outside.sql", "/etc/passwd.sql", "report.txt", 5])
+def test_a_sql_path_the_model_refuses_is_never_opened(reports: Path, sql_root: Path, sql: Any) -> None:
+    (sql_root.parent / "outside.sql").write_text("SELECT :secret")
+    write(reports, "report.yaml", minimal(engine={"type": "sql", "conn_id": "c", "sql": sql}))
+    [message] = only_error(load_definitions(reports, sql_root=sql_root)).messages
+    assert message.startswith("engine.sql: "), message
+    assert "not found" not in message and "undeclared" not in message
 
 
 def test_parse_without_sql_root_skips_the_sql_checks(reports: Path) -> None:
