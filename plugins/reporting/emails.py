@@ -7,6 +7,8 @@ strips surrounding spaces instead of refusing them, and takes 2,048 characters.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from email_validator import EmailNotValidError, ValidatedEmail, validate_email
 
 from reporting.limits import MAX_EMAIL_CHARS, control_characters, quote
@@ -30,7 +32,7 @@ def check_email(address: str) -> str:
     :raises ValueError: saying what is wrong, quoting a short prefix of the address.
     """
     try:
-        return _checked(address)
+        return _checked_text(address) if isinstance(address, str) else _checked(address)
     except _Refused as exc:
         raise ValueError(f"{quote(address)} {exc}") from None
 
@@ -57,6 +59,12 @@ class _Refused(ValueError):
     def __init__(self, text: str, reason: str) -> None:
         super().__init__(text)
         self.reason = reason
+
+
+@lru_cache(maxsize=4096)
+def _checked_text(address: str) -> str:
+    # The same few addresses recur across a folder of definitions; the check is pure.
+    return _checked(address)
 
 
 def _checked(address: str) -> str:

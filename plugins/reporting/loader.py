@@ -86,6 +86,12 @@ def _display(path: Path) -> str:
         return str(path)
 
 
+def _displayer(directory: Path) -> Callable[[Path], str]:
+    # One folder resolved once, not each of its thousand files twice.
+    shown = _display(directory)
+    return lambda path: path.name if shown == "." else f"{shown}/{path.name}"
+
+
 def field_path(loc: Iterable[Any], data: Any) -> str:
     """Turn a pydantic error location into ``distribution[1].path``, dropping union tags.
 
@@ -146,18 +152,19 @@ def validation_messages(exc: ValidationError, data: Any, prefix: tuple[Any, ...]
 
 
 def parse_definition(
-    path: Path, sql_root: Path | None = None, check_schedule: ScheduleCheck | None = None
+    path: Path, sql_root: Path | None = None, check_schedule: ScheduleCheck | None = None, *, shown: str | None = None
 ) -> ReportDefinition:
     """Read and validate one definition file; whatever goes wrong is this file's error.
 
     :param path: the YAML file.
     :param sql_root: when given, the engine's SQL file must exist there and use only declared parameters.
     :param check_schedule: when given, the schedule must pass it too.
+    :param shown: the file as shown in messages (default: relative to the working directory when inside it).
     :raises DefinitionFileError: with every problem, each naming its field path when it has one;
         also for an error nobody foresaw while reading or validating, so one file can never stop
         the others from loading.
     """
-    display = _display(path)
+    display = shown if shown is not None else _display(path)
     try:
         return _parse(path, display, sql_root, check_schedule)
     except DefinitionFileError:
@@ -304,23 +311,24 @@ def load_definitions(
     except OSError as exc:
         result.errors.append(DefinitionError(_display(directory), (f"cannot be read: {exc.strerror or exc}",)))
         return result
+    display = _displayer(directory)
     by_id: dict[str, list[Path]] = {}
     for path in files:
         by_id.setdefault(path.stem, []).append(path)
     for path in files:
         others = [other for other in by_id[path.stem] if other != path]
         try:
-            definition = parse_definition(path, sql_root, check_schedule)
+            definition = parse_definition(path, sql_root, check_schedule, shown=display(path))
         except DefinitionFileError as exc:
             if others:
-                exc = DefinitionFileError(DefinitionError(exc.error.file, (*exc.error.messages, _twice(path, others))))
+                twice = _twice(path, others, display)
+                exc = DefinitionFileError(DefinitionError(exc.error.file, (*exc.error.messages, twice)))
             result.errors.append(exc.error)
             continue
-        display = _display(path)
         if others:
-            result.errors.append(DefinitionError(display, (_twice(path, others),)))
+            result.errors.append(DefinitionError(display(path), (_twice(path, others, display),)))
             continue
-        result.files[definition.id] = display
+        result.files[definition.id] = display(path)
         result.definitions.append(definition)
     result.definitions.sort(key=lambda d: d.id)
     return result
@@ -337,6 +345,6 @@ def _files_of(directory: Path, report_id: str) -> list[Path]:
     return [path for suffix in SUFFIXES if (path := directory / f"{report_id}{suffix}").is_file()]
 
 
-def _twice(path: Path, others: list[Path]) -> str:
-    names = " and ".join(_display(other) for other in others)
+def _twice(path: Path, others: list[Path], display: Callable[[Path], str]) -> str:
+    names = " and ".join(display(other) for other in others)
     return f"id: {quote(path.stem)} is also the id of {names}; neither file is loaded until one of them is removed"
