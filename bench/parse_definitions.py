@@ -9,6 +9,9 @@ subprocesses (imports are not shared between runs):
                  YAML files with the same DAG settings and the same six tasks
   * static:      a DagBag parse of one hand-written Python file declaring the N DAGs (the floor)
   * one:         the parse when only one DAG is wanted (Airflow's parsing context, as at task start)
+  * validate:    `make validate` (scripts/validate_definitions.py) over the 1,000 definitions alone and
+                 with the 20 hostile ones of tests/dags/hostile_definitions.py beside them: it must list
+                 exactly those 20, each with its own error, and take at most 1.2x the time of the 1,000
 
 Each DAG has the same shape in all three: claim -> targets, generate -> distribute (mapped over
 targets' output) -> notify -> finalize, with the same default_args, cron schedule, tags, params
@@ -16,6 +19,7 @@ and doc. Ours uses the package's operators; the other two use PythonOperator wit
 callable (bench/noop.py), which is what a hand-written DAG would call.
 
 Usage: python bench/parse_definitions.py [--counts 100 1000 5000] [--repeat 3] [--json out.json]
+       python bench/parse_definitions.py --validate-only [--repeat 3]   (only the validate case, 1,000 definitions)
 Figures: wall-clock seconds (best of --repeat; counts above 1,000 run once) and peak RSS in MiB of the parsing process.
 dag-factory must be importable (make bench puts it on PYTHONPATH from .bench-site/).
 """
@@ -23,18 +27,26 @@ dag-factory must be importable (make bench puts it on PYTHONPATH from .bench-sit
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "include" / "reports" / "sales_summary.yaml"
+VALIDATE = ROOT / "scripts" / "validate_definitions.py"
+HOSTILE = ROOT / "tests" / "dags" / "hostile_definitions.py"
+VALIDATE_COUNT = 1000
+VALIDATE_TARGET = 1.2
 
 _CHILD = r"""
 import json, os, resource, sys, time
@@ -236,6 +248,93 @@ def measure(mode: str, target: Path, env: dict[str, str], repeat: int, expected:
     return best
 
 
+def _hostile() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("hostile_definitions", HOSTILE)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"{HOSTILE} cannot be imported")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _validate_once(folder: Path, env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, str(VALIDATE), "--reports", str(folder), "--sql", str(ROOT / "include" / "sql")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    return time.perf_counter() - started, proc
+
+
+def measure_validate(folder: Path, count: int, env: dict[str, str], repeat: int) -> dict[str, Any]:
+    """``make validate`` over ``count`` good definitions, then over them and the 20 hostile ones.
+
+    Each run is the command itself in a fresh interpreter (imports included, as a user waits for
+    it); the best of ``repeat`` runs of each is kept.
+
+    :param folder: where to write the two definition folders.
+    :param count: how many good definitions.
+    :param env: the environment of the command.
+    :param repeat: how many runs of each.
+    """
+    good, mixed = folder / f"validate_good_{count}", folder / f"validate_mixed_{count}"
+    good.mkdir()
+    mixed.mkdir()
+    write_definitions(good, count)
+    write_definitions(mixed, count)
+    expected = _hostile().write_hostile(mixed)
+    good_runs, mixed_runs = [], []
+    for _ in range(repeat):
+        seconds, proc = _validate_once(good, env)
+        if proc.returncode != 0:
+            raise SystemExit(f"validate over {count} good definitions failed:\n{proc.stderr[-3000:]}")
+        good_runs.append(seconds)
+        seconds, proc = _validate_once(mixed, env)
+        mixed_runs.append(seconds)
+        listed = _listed(proc.stderr)
+        if proc.returncode != 1 or set(listed) != set(expected):
+            raise SystemExit(
+                f"validate over {count} + {len(expected)} hostile definitions listed {sorted(listed)}"
+                f" (wanted {sorted(expected)}), exit {proc.returncode}\n{proc.stderr[-3000:]}"
+            )
+        missing = [name for name, fragment in expected.items() if fragment not in listed[name]]
+        if missing or f"{len(expected)} invalid definition file(s), {count} valid" not in proc.stderr:
+            raise SystemExit(f"validate did not give these files their own error: {missing}\n{proc.stderr[-3000:]}")
+    best_good, best_mixed = min(good_runs), min(mixed_runs)
+    return {
+        "definitions": count,
+        "hostile": len(expected),
+        "listed": len(expected),
+        "good_seconds": best_good,
+        "mixed_seconds": best_mixed,
+        "ratio": best_mixed / best_good,
+        "target": VALIDATE_TARGET,
+    }
+
+
+def _listed(stderr: str) -> dict[str, str]:
+    """The files named in ``make validate``'s error lines, each with its lines joined."""
+    listed: dict[str, list[str]] = {}
+    for line in stderr.splitlines():
+        path, sep, rest = line.partition(": ")
+        if sep and path.endswith((".yaml", ".yml")):
+            listed.setdefault(Path(path).name, []).append(rest)
+    return {name: "\n".join(lines) for name, lines in listed.items()}
+
+
+def _print_validate(figures: dict[str, Any]) -> None:
+    ratio = figures["ratio"]
+    print(
+        f"make validate: {figures['definitions']:,} good {figures['good_seconds']:.2f} s"
+        f" | + {figures['hostile']} hostile {figures['mixed_seconds']:.2f} s"
+        f" (listed exactly those {figures['listed']}) | ratio {ratio:.2f}x"
+        f" (target <= {VALIDATE_TARGET}x: {'met' if ratio <= VALIDATE_TARGET else 'missed'})",
+        flush=True,
+    )
+
+
 def main(argv: list[str] | None = None) -> dict:
     """Generate the definitions in each shape, measure, print the table; return the figures.
 
@@ -245,7 +344,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--counts", type=int, nargs="+", default=[100, 1000, 5000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--validate-only", action="store_true", help="only the make validate case (1,000 + 20)")
     args = parser.parse_args(argv)
+    if args.validate_only:
+        with tempfile.TemporaryDirectory(prefix="bench-validate-") as tmp:
+            figures = measure_validate(Path(tmp), VALIDATE_COUNT, dict(os.environ), args.repeat)
+        _print_validate(figures)
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2))
+        return {"validate": figures}
     print(
         f"parse cost: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
         f"best of {args.repeat}, seconds / peak RSS MiB"
@@ -297,6 +404,8 @@ def main(argv: list[str] | None = None) -> dict:
                 "one_dag_factory": measure("dagbag", dag_factory, one_env, 1, count),
                 "one_static": measure("dagbag", static, one_env, 1, count),
             }
+            if count == VALIDATE_COUNT:
+                row["validate"] = measure_validate(Path(tmp), count, env, repeat)
             row["ours_vs_static"] = row["ours"]["seconds"] / row["static"]["seconds"]
             row["ours_vs_dag_factory"] = row["ours"]["seconds"] / row["dag_factory"]["seconds"]
             results.append(row)
@@ -310,6 +419,8 @@ def main(argv: list[str] | None = None) -> dict:
                 f"{row['one_static']['seconds']:>10.2f}",
                 flush=True,
             )
+            if "validate" in row:
+                _print_validate(row["validate"])
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return {"parse": results}

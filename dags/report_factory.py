@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import logging
 import warnings
-from datetime import datetime
 from typing import Any
 
 from airflow.sdk import DAG, Param, get_parsing_context
-from airflow.sdk.definitions.timetables.trigger import CronTriggerTimetable
 
 from operators.claim import ClaimRequestOperator, RunTargetsOperator
 from operators.distribute import DistributeOperator
@@ -27,9 +25,10 @@ from operators.generate.ssrs import SsrsReportOperator
 from operators.notify import NotifyOperator
 from report_runtime.callbacks import on_task_failure, on_task_retry
 from report_runtime.retry import retry_args
+from report_runtime.schedules import build_schedule, check_schedule
 from reporting.definition import ParameterSpec, ReportDefinition
 from reporting.durations import format_duration
-from reporting.loader import load_definitions
+from reporting.loader import DefinitionError, LoadResult, load_definitions, reports_dir, unexpected_problem
 
 log = logging.getLogger(__name__)
 
@@ -96,25 +95,13 @@ def _doc_md(definition: ReportDefinition) -> str:
     return "\n".join(lines)
 
 
-def _schedule(definition: ReportDefinition) -> tuple[Any, datetime | None]:
-    if definition.schedule is None:
-        return None, None
-    import pendulum  # an Airflow dependency; DAG start dates need a zone-aware datetime
-
-    spec = definition.schedule
-    start = pendulum.datetime(spec.start_date.year, spec.start_date.month, spec.start_date.day, tz=spec.timezone)
-    if spec.cron == "@once":
-        return "@once", start
-    return CronTriggerTimetable(spec.cron, timezone=spec.timezone), start
-
-
 def build_report_dag(definition: ReportDefinition) -> DAG:
     """Build the DAG of one report: claim -> targets, generate -> distribute (mapped per target) -> notify -> finalize.
 
     :param definition: a validated report definition.
     """
     retry = definition.retry
-    schedule, start_date = _schedule(definition)
+    schedule, start_date = build_schedule(definition.schedule)
     default_args = {
         "owner": definition.owner,
         **retry_args(retry),
@@ -126,6 +113,9 @@ def build_report_dag(definition: ReportDefinition) -> DAG:
     }
     with DAG(
         dag_id=definition.dag_id,
+        # Found through this module's globals only: report_definitions_check.py runs this module to
+        # collect its errors, and must not register the DAGs as its own.
+        auto_register=False,
         description=definition.title,
         doc_md=_doc_md(definition),
         schedule=schedule,
@@ -164,17 +154,43 @@ def build_report_dag(definition: ReportDefinition) -> DAG:
     return dag
 
 
-def build_all() -> dict[str, DAG]:
-    """Build the DAGs of every valid definition; warn about the broken ones."""
+def build_all(errors: list[DefinitionError] | None = None) -> dict[str, DAG]:
+    """Build the DAG of every valid definition; a definition that cannot be read, checked or built is left out.
+
+    Each DAG is built and validated (as the DAG bag will) on its own: any error, foreseen or not,
+    becomes the error of that definition's file, never of this DAG file, so the other reports load.
+
+    :param errors: when given, receives every broken definition (``report_definitions_check.py``
+        shows them as its import error).
+    """
     wanted = get_parsing_context().dag_id
     # A task start needs just its own DAG: skip reading every other definition.
     only = wanted.removeprefix(DAG_PREFIX) if wanted and wanted.startswith(DAG_PREFIX) else None
-    result = load_definitions(only_id=only)
-    for error in result.errors:
+    try:
+        result = load_definitions(only_id=only, check_schedule=check_schedule)
+    except Exception as exc:  # the loader keeps each file's errors to itself; this is a last resort
+        result = LoadResult(errors=[DefinitionError(str(reports_dir()), (unexpected_problem(exc),))])
+    broken = list(result.errors)
+    dags: dict[str, DAG] = {}
+    for definition in result.definitions:
+        try:
+            dag = build_report_dag(definition)
+            dag.validate()
+        except Exception as exc:
+            file = result.files.get(definition.id, definition.id)
+            broken.append(DefinitionError(file, (unexpected_problem(exc, "the DAG cannot be built"),)))
+            continue
+        dags[dag.dag_id] = dag
+    for error in broken:
         for line in error.lines():
             log.error("invalid report definition: %s", line)
             warnings.warn(f"invalid report definition: {line}", UserWarning, stacklevel=1)
-    return {definition.dag_id: build_report_dag(definition) for definition in result.definitions}
+    if errors is not None:
+        errors.extend(broken)
+    return dags
 
 
-globals().update(build_all())
+DEFINITION_ERRORS: list[DefinitionError] = []
+"""The broken definitions of this parse; ``report_definitions_check.py`` raises them as its import error."""
+
+globals().update(build_all(DEFINITION_ERRORS))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 
+from report_runtime.schedules import check_schedule
 from reporting.loader import load_definitions, reports_dir, sql_dir
 
 
@@ -23,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reports", type=Path, default=None, help="definitions folder (default include/reports)")
     parser.add_argument("--sql", type=Path, default=None, help="SQL folder (default include/sql)")
     args = parser.parse_args(argv)
-    result = load_definitions(args.reports or reports_dir(), args.sql or sql_dir())
+    # Airflow's own timetable code checks every schedule, so this accepts exactly what the scheduler does.
+    result = load_definitions(args.reports or reports_dir(), args.sql or sql_dir(), check_schedule=check_schedule)
     for definition in result.definitions:
         print(f"ok      {definition.dag_id}")
     if result.errors:

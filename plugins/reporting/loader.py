@@ -3,27 +3,33 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
-from reporting.definition import ReportDefinition
+from reporting.definition import ReportDefinition, Schedule
+from reporting.definition.engines import sql_path_problem
 from reporting.errors import ProblemsError
+from reporting.limits import cap_problems, control_characters, quote
 from reporting.sql import parameter_names
-
-# The C loader is ~10x faster (parse time is paid by every DAG-processor cycle); PyYAML built
-# without libyaml has only the pure-Python one.
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from reporting.yaml_reader import YamlReadError, read_definition_yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_REPORTS_DIR = PROJECT_ROOT / "include" / "reports"
 DEFAULT_SQL_DIR = PROJECT_ROOT / "include" / "sql"
 REPORTS_DIR_ENV = "REPORTING_DEFINITIONS_DIR"
 SQL_DIR_ENV = "REPORTING_SQL_DIR"
+MAX_MESSAGE_CHARS = 500
+"""The longest one problem line gets (a message quoting a value never carries all of it)."""
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_\-]{1,60}")
+
+ScheduleCheck = Callable[[Schedule], list[str]]
+"""A check of a definition's schedule by the scheduler's own rules, giving ``schedule.<field>: <problem>``
+lines (Airflow's is ``report_runtime.schedules.check_schedule``; this package stays free of Airflow)."""
 
 
 @dataclass(frozen=True)
@@ -51,10 +57,12 @@ class LoadResult:
 
     :param definitions: valid definitions, sorted by id.
     :param errors: one entry per broken file, sorted by file.
+    :param files: the file of each valid definition (as shown to people), by id.
     """
 
     definitions: list[ReportDefinition] = field(default_factory=list)
     errors: list[DefinitionError] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
 
     def error_text(self) -> str:
         """All errors, one line per problem."""
@@ -78,6 +86,12 @@ def _display(path: Path) -> str:
         return str(path)
 
 
+def _displayer(directory: Path) -> Callable[[Path], str]:
+    # One folder resolved once, not each of its thousand files twice.
+    shown = _display(directory)
+    return lambda path: path.name if shown == "." else f"{shown}/{path.name}"
+
+
 def field_path(loc: Iterable[Any], data: Any) -> str:
     """Turn a pydantic error location into ``distribution[1].path``, dropping union tags.
 
@@ -99,10 +113,24 @@ def field_path(loc: Iterable[Any], data: Any) -> str:
         if descended and isinstance(node, dict) and node.get("type") == item:
             descended = False
             continue
-        parts.append(f".{item}" if parts else str(item))
+        parts.append(_key_part(item, first=not parts))
         node = node.get(item) if isinstance(node, dict) else None
         descended = True
     return "".join(parts)
+
+
+def _key_part(item: Any, first: bool) -> str:
+    # A key is shown as written unless it is long or odd: a 100,000-character parameter name
+    # must not make every message about it 100,000 characters long.
+    text = str(item)
+    if _PLAIN_KEY.fullmatch(text) or (len(text) <= 60 and not control_characters(text)):
+        return text if first else f".{text}"
+    return f"[{quote(item, 40)}]"
+
+
+def _one_line(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def validation_messages(exc: ValidationError, data: Any, prefix: tuple[Any, ...] = ()) -> list[str]:
@@ -119,51 +147,123 @@ def validation_messages(exc: ValidationError, data: Any, prefix: tuple[Any, ...]
             text = text.removeprefix(noise)
         text = text[:1].lower() + text[1:]
         path = field_path((*prefix, *error["loc"]), data)
-        messages.append(f"{path}: {text}" if path else text)
+        messages.append(_one_line(f"{path}: {text}" if path else text))
     return messages
 
 
-def parse_definition(path: Path, sql_root: Path | None = None) -> ReportDefinition:
-    """Read and validate one definition file.
+def parse_definition(
+    path: Path, sql_root: Path | None = None, check_schedule: ScheduleCheck | None = None, *, shown: str | None = None
+) -> ReportDefinition:
+    """Read and validate one definition file; whatever goes wrong is this file's error.
 
     :param path: the YAML file.
     :param sql_root: when given, the engine's SQL file must exist there and use only declared parameters.
-    :raises DefinitionFileError: with every problem, each naming its field path.
+    :param check_schedule: when given, the schedule must pass it too.
+    :param shown: the file as shown in messages (default: relative to the working directory when inside it).
+    :raises DefinitionFileError: with every problem, each naming its field path when it has one;
+        also for an error nobody foresaw while reading or validating, so one file can never stop
+        the others from loading.
     """
-    display = _display(path)
+    display = shown if shown is not None else _display(path)
     try:
-        with path.open("rb") as handle:
-            data = yaml.load(handle, Loader=_YamlLoader)
-    except yaml.YAMLError as exc:
-        raise DefinitionFileError(DefinitionError(display, (f"not valid YAML: {exc}".replace("\n", " "),))) from None
-    except OSError as exc:
-        raise DefinitionFileError(DefinitionError(display, (f"cannot be read: {exc.strerror}",))) from None
+        return _parse(path, display, sql_root, check_schedule)
+    except DefinitionFileError:
+        raise
+    except Exception as exc:  # anything else is still this file's problem, not the caller's
+        raise DefinitionFileError(DefinitionError(display, (unexpected_problem(exc),))) from None
+
+
+def unexpected_problem(exc: BaseException, doing: str = "could not be loaded") -> str:
+    """One short line for an error nobody foresaw, naming its type (``could not be loaded: OverflowError: ...``).
+
+    :param exc: the error.
+    :param doing: what failed.
+    """
+    try:
+        text = str(exc)
+    except Exception:  # a message that cannot be made is left out
+        text = ""
+    return _one_line(f"{doing}: {type(exc).__name__}" + (f": {text}" if text else ""))
+
+
+def _parse(path: Path, display: str, sql_root: Path | None, check_schedule: ScheduleCheck | None) -> ReportDefinition:
+    try:
+        data = read_definition_yaml(path)
+    except YamlReadError as exc:
+        raise DefinitionFileError(DefinitionError(display, (str(exc),))) from None
     if not isinstance(data, dict):
         raise DefinitionFileError(DefinitionError(display, ("must be a mapping of fields (id, title, engine...)",)))
-    data.setdefault("id", path.stem)
+    problems: list[str] = []
+    written = data.get("id", path.stem)
+    if written != path.stem:
+        problems.append(
+            f"id: {quote(written)} differs from the file name {quote(path.name)}; a definition's id is its file name"
+            f" without {path.suffix} (rename the file, or leave id out)"
+        )
+    # Validated under the file's name either way, so the rest of the file is checked too.
+    data["id"] = path.stem
+    definition: ReportDefinition | None = None
     try:
         definition = ReportDefinition.model_validate(data)
     except ValidationError as exc:
-        raise DefinitionFileError(DefinitionError(display, tuple(validation_messages(exc, data)))) from None
+        problems.extend(validation_messages(exc, data))
+    if check_schedule is not None:
+        # Checked also when another part of the file is wrong, so every problem is listed at once.
+        schedule = definition.schedule if definition is not None else _valid_schedule(data.get("schedule"))
+        if schedule is not None:
+            problems.extend(_schedule_problems(check_schedule, schedule))
     if sql_root is not None:
-        problems = _check_sql(definition, sql_root)
-        if problems:
-            raise DefinitionFileError(DefinitionError(display, tuple(problems)))
+        # From the file as written, so a missing SQL file is listed beside the schema errors.
+        problems.extend(_check_sql(data, sql_root))
+    if problems or definition is None:
+        raise DefinitionFileError(DefinitionError(display, _capped(problems)))
     return definition
 
 
-def _check_sql(definition: ReportDefinition, sql_root: Path) -> list[str]:
-    engine = definition.engine
-    if engine.type != "sql":
+def _valid_schedule(raw: Any) -> Schedule | None:
+    # The schedule on its own; when it is itself invalid, the model's errors already say why.
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return Schedule.model_validate(raw)
+    except ValidationError:
+        return None
+
+
+def _schedule_problems(check: ScheduleCheck, schedule: Schedule) -> list[str]:
+    try:
+        return [_one_line(problem) for problem in check(schedule)]
+    except Exception as exc:  # a failing check is one problem among the file's others
+        return [unexpected_problem(exc, "schedule: could not be checked")]
+
+
+def _capped(problems: list[str]) -> tuple[str, ...]:
+    return tuple(cap_problems(problems))
+
+
+def _check_sql(data: dict[str, Any], sql_root: Path) -> list[str]:
+    """The problems of a sql engine's file: it must exist and use only declared parameters.
+
+    Read from the definition as written, not from the model, so it runs also when other fields
+    are invalid; a path the model refuses (absolute, with '..') is never opened.
+    """
+    engine = data.get("engine")
+    if not isinstance(engine, dict) or engine.get("type") != "sql":
         return []
-    sql_path = sql_root / engine.sql
+    relative = engine.get("sql")
+    if not isinstance(relative, str) or sql_path_problem(relative.strip()) is not None:
+        return []
+    relative = relative.strip()
+    sql_path = sql_root / relative
     try:
         text = sql_path.read_text(encoding="utf-8")
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return [f"engine.sql: file not found: {_display(sql_path)}"]
-    undeclared = [name for name in parameter_names(text) if name not in definition.parameters]
+    parameters = data.get("parameters")
+    declared = set(parameters) if isinstance(parameters, dict) else set()
+    undeclared = [name for name in parameter_names(text) if name not in declared]
     if undeclared:
-        return [f"engine.sql: {engine.sql} uses undeclared parameters: {', '.join(undeclared)}"]
+        return [f"engine.sql: {relative} uses undeclared parameters: {', '.join(undeclared)}"]
     return []
 
 
@@ -178,14 +278,24 @@ class DefinitionFileError(ProblemsError):
 
 
 def load_definitions(
-    directory: Path | None = None, sql_root: Path | None = None, only_id: str | None = None
+    directory: Path | None = None,
+    sql_root: Path | None = None,
+    only_id: str | None = None,
+    check_schedule: ScheduleCheck | None = None,
 ) -> LoadResult:
     """Load every ``*.yaml``/``*.yml`` file of a folder, keeping going past broken ones.
 
+    A definition's id is its file's name without the suffix (an ``id`` written in the file must
+    be that name), so the file of an id is known without reading any other. Two files of one id
+    (``x.yaml`` and ``x.yml``) are both refused, each naming the other: no DAG exists for that id
+    until one is removed, whether every file is read or only that id's.
+
     :param directory: the definitions folder (default: :func:`reports_dir`).
     :param sql_root: the SQL folder checked for each sql engine (default: :func:`sql_dir`).
-    :param only_id: load only the file whose stem is this id (used when a task starts and
-        needs just its own DAG); falls back to all files if no such file exists.
+    :param only_id: read only the files of this id (when a task starts and needs just its own
+        DAG); the outcome for that id is the same as when every file is read.
+    :param check_schedule: when given, every schedule must pass it too (the DAG factory, ``make
+        validate`` and the import check give Airflow's, so they accept exactly what the scheduler does).
     """
     directory = directory or reports_dir()
     sql_root = sql_root or sql_dir()
@@ -193,23 +303,48 @@ def load_definitions(
     if not directory.is_dir():
         result.errors.append(DefinitionError(_display(directory), ("the definitions folder does not exist",)))
         return result
-    files = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
-    if only_id is not None:
-        files = [p for p in files if p.stem == only_id] or files
-    owners: dict[str, str] = {}
+    try:
+        if only_id is None:
+            files = sorted(p for p in directory.iterdir() if p.suffix in SUFFIXES and p.is_file())
+        else:
+            files = _files_of(directory, only_id)
+    except OSError as exc:
+        result.errors.append(DefinitionError(_display(directory), (f"cannot be read: {exc.strerror or exc}",)))
+        return result
+    display = _displayer(directory)
+    by_id: dict[str, list[Path]] = {}
     for path in files:
+        by_id.setdefault(path.stem, []).append(path)
+    for path in files:
+        others = [other for other in by_id[path.stem] if other != path]
         try:
-            definition = parse_definition(path, sql_root)
+            definition = parse_definition(path, sql_root, check_schedule, shown=display(path))
         except DefinitionFileError as exc:
+            if others:
+                twice = _twice(path, others, display)
+                exc = DefinitionFileError(DefinitionError(exc.error.file, (*exc.error.messages, twice)))
             result.errors.append(exc.error)
             continue
-        display = _display(path)
-        if definition.id in owners:
-            result.errors.append(
-                DefinitionError(display, (f"id: {definition.id!r} is already defined in {owners[definition.id]}",))
-            )
+        if others:
+            result.errors.append(DefinitionError(display(path), (_twice(path, others, display),)))
             continue
-        owners[definition.id] = display
+        result.files[definition.id] = display(path)
         result.definitions.append(definition)
     result.definitions.sort(key=lambda d: d.id)
     return result
+
+
+SUFFIXES = (".yaml", ".yml")
+"""The suffixes of definition files."""
+
+
+def _files_of(directory: Path, report_id: str) -> list[Path]:
+    # Only a plain name can be a file of this folder; anything else has no definition.
+    if not report_id or report_id.startswith(".") or "/" in report_id or "\\" in report_id or "\x00" in report_id:
+        return []
+    return [path for suffix in SUFFIXES if (path := directory / f"{report_id}{suffix}").is_file()]
+
+
+def _twice(path: Path, others: list[Path], display: Callable[[Path], str]) -> str:
+    names = " and ".join(display(other) for other in others)
+    return f"id: {quote(path.stem)} is also the id of {names}; neither file is loaded until one of them is removed"

@@ -1,66 +1,158 @@
-"""Naming of artifacts and delivered files: templates, their fields, and sanitising."""
+"""Naming of artifacts and delivered files: templates, their fields, bounds and sanitising.
+
+Templates are parsed by :mod:`reporting.templates` (``{name}`` and ``{params[name]}`` only), so
+a template can never evaluate anything or render more than its literal text and its values.
+"""
 
 from __future__ import annotations
 
 import html
 import re
-import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+from reporting.limits import MAX_PATH_COMPONENT_BYTES, MAX_REQUEST_ID_CHARS, control_characters, quote
+from reporting.templates import Template, TemplateError, parse_template
+
+__all__ = [
+    "MAX_HEADER_CHARS",
+    "MAX_KEY_BYTES",
+    "RENDERERS",
+    "TEMPLATE_FIELDS",
+    "NamingContext",
+    "TemplateError",
+    "check_template",
+    "env_default_problems",
+    "expand_env",
+    "render_filename",
+    "render_header",
+    "render_key",
+    "render_text",
+    "safe_component",
+    "staging_key",
+]
+
 TEMPLATE_FIELDS = ("report_id", "run_date", "request_id", "format", "title")
-"""Fields a file-name template may use, besides ``params[<name>]``."""
+"""Fields a template may use, besides ``params[<name>]``."""
+
+MAX_HEADER_CHARS = 900
+"""The longest rendered e-mail header (a subject)."""
+
+MAX_KEY_BYTES = 1024
+"""The longest rendered object key (S3's limit), besides each segment's own bound."""
+
+# The longest each field renders to when the definition does not say: report ids and titles are
+# bounded by the definition model, run dates are ISO dates, formats are pdf/xlsx/csv (a message
+# names all three: "pdf, xlsx, csv").
+_LONGEST_FIELDS = {"report_id": 100, "run_date": 10, "request_id": MAX_REQUEST_ID_CHARS, "title": 200}
+_LONGEST_FORMAT = {"filename": 4, "key": 4, "header": len("pdf, xlsx, csv"), "text": len("pdf, xlsx, csv")}
+# A free-form value is counted as its shortest rendering ("_") at load time and bounded when rendered.
+_SHORTEST_VALUE = 1
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SAFE_CHARS = re.compile(r"[^A-Za-z0-9._\- ]+")
-_FORMATTER = string.Formatter()
+
+ParameterValues = Collection[Any] | int | None
+"""What one parameter may render: its allowed values, the longest text of its type, or ``None`` (free-form)."""
 
 
-class TemplateError(ValueError):
-    """A file-name template is malformed, uses an unknown field, or renders to an unsafe name."""
+@lru_cache(maxsize=2048)
+def _parse(template: str, parameters: frozenset[str] | None) -> Template:
+    return parse_template(template, TEMPLATE_FIELDS, parameters)
 
 
-def template_fields(template: str) -> list[str]:
-    """Return the field expressions a template uses (``report_id``, ``params[region]``...).
+def check_template(
+    template: str,
+    parameters: Mapping[str, ParameterValues] | Collection[str],
+    kind: str = "filename",
+    *,
+    report_id: str | None = None,
+    title: str | None = None,
+) -> Template:
+    """Refuse a template that is not the small template language, uses a field no run can fill,
+    has unsafe literal text, or can render a name longer than its bound.
 
-    :param template: a ``str.format`` template such as ``"{report_id}_{run_date}.{format}"``.
-    """
-    try:
-        parsed = list(_FORMATTER.parse(template))
-    except ValueError as exc:
-        raise TemplateError(f"malformed template {template!r}: {exc}") from None
-    return [field for _, field, _, _ in parsed if field is not None]
-
-
-def check_template(template: str, parameter_names: set[str] | frozenset[str], kind: str = "filename") -> None:
-    """Refuse a template that uses a field no run can fill, or whose literal text is unsafe.
+    Names are bounded per path component (255 bytes for a file name and each segment of a key; a
+    key in all 1,024 bytes; a subject 900 characters), counted with the longest value each
+    placeholder can have: dates and formats have a fixed length, the report id and title are the
+    definition's own (or their bounds), a request id at most 64 characters, a parameter with
+    allowed values its longest one. A free-form parameter is bounded when a run renders it.
 
     :param template: the template.
-    :param parameter_names: the report's declared parameter names (usable as ``params[name]``).
+    :param parameters: the report's parameters (usable as ``params[name]``): a collection of names
+        (every one free-form), or by name what each may render (:data:`ParameterValues`).
     :param kind: what it renders: ``filename``, ``key`` (an object key with ``/``), ``header``
         (an e-mail header such as the subject) or ``text`` (an e-mail body).
+    :param report_id: the report's id, when known.
+    :param title: the report's title, when known.
+    :returns: the parsed template.
+    :raises TemplateError: saying what is wrong, quoting a short prefix of the template.
     """
-    for field in template_fields(template):
-        if field == "":
-            raise TemplateError(f"template {template!r}: positional fields '{{}}' are not allowed")
-        root, _, rest = field.partition("[")
-        if root == "params":
-            name = rest.rstrip("]")
-            if not rest.endswith("]") or "[" in name or name not in parameter_names:
-                raise TemplateError(
-                    f"template {template!r}: {{{field}}} does not name a declared parameter "
-                    f"(declared: {', '.join(sorted(parameter_names)) or 'none'})"
-                )
-        elif field not in TEMPLATE_FIELDS:
-            raise TemplateError(
-                f"template {template!r}: unknown field {{{field}}}; "
-                f"use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)} or {{params[name]}}"
-            )
+    names = frozenset(parameters)
+    parsed = _parse(template, names)
+    values = parameters if isinstance(parameters, Mapping) else dict.fromkeys(parameters)
+    _check_longest(parsed, kind, values, report_id, title)
     # Literal text can still make an unsafe name ("sub/{report_id}.csv"): render a sample now,
-    # so the definition is refused at load time rather than at delivery.
-    sample = NamingContext("report", "2026-01-01", "request", "title", dict.fromkeys(parameter_names, "value"))
+    # so the definition is refused at load time rather than at delivery. The sample values are
+    # no longer than the longest ones counted above.
+    sample = NamingContext(report_id or "r", "2026-01-01", "request", title or "t", dict.fromkeys(names, "v"))
     RENDERERS[kind](template, sample, "pdf")
+    return parsed
+
+
+def _check_longest(
+    parsed: Template,
+    kind: str,
+    parameters: Mapping[str, ParameterValues],
+    report_id: str | None,
+    title: str | None,
+) -> None:
+    if kind == "text":
+        return
+    escape = safe_component if kind in ("filename", "key") else str
+    fields = dict(_LONGEST_FIELDS, format=_LONGEST_FORMAT[kind])
+    if report_id is not None:
+        fields["report_id"] = _size(escape(report_id), kind)
+    if title is not None:
+        fields["title"] = _size(escape(title), kind)
+    longest = {name: _longest(values, escape, kind) for name, values in parameters.items()}
+    if kind == "header":
+        size = parsed.max_length(fields, longest, in_bytes=False)
+        if size > MAX_HEADER_CHARS:
+            raise TemplateError(
+                f"template {quote(parsed.text)} can render a header of {size:,} characters; at most {MAX_HEADER_CHARS}"
+            )
+        return
+    segments = parsed.split("/") if kind == "key" else (parsed,)
+    for segment in segments:
+        size = segment.max_length(fields, longest)
+        if size > MAX_PATH_COMPONENT_BYTES:
+            what = "a file name" if kind == "filename" else f"the key segment {quote(segment.text, 40)}"
+            raise TemplateError(
+                f"template {quote(parsed.text)} can render {what} of {size:,} bytes with the longest values;"
+                f" at most {MAX_PATH_COMPONENT_BYTES}"
+            )
+    if kind == "key":
+        size = parsed.max_length(fields, longest)
+        if size > MAX_KEY_BYTES:
+            raise TemplateError(
+                f"template {quote(parsed.text)} can render a key of {size:,} bytes with the longest values;"
+                f" at most {MAX_KEY_BYTES}"
+            )
+
+
+def _longest(values: ParameterValues, escape: Callable[[str], str], kind: str) -> int:
+    if values is None:
+        return _SHORTEST_VALUE
+    if isinstance(values, int):
+        return values
+    return max((_size(escape(str(value)), kind) for value in values), default=_SHORTEST_VALUE)
+
+
+def _size(text: str, kind: str) -> int:
+    return len(text) if kind == "header" else len(text.encode("utf-8"))
 
 
 @dataclass(frozen=True)
@@ -119,10 +211,20 @@ def render_filename(template: str, context: NamingContext, fmt: str) -> str:
     """
     name = _render(template, context, fmt, safe_component)
     if not name or name in {".", ".."} or "/" in name or "\\" in name or "\x00" in name:
-        raise TemplateError(f"template {template!r} renders to an unsafe file name {name!r}")
-    if any(ord(ch) < 32 for ch in name):
-        raise TemplateError(f"template {template!r} renders to a name with control characters")
+        raise TemplateError(f"template {quote(template)} renders to an unsafe file name {quote(name)}")
+    if control_characters(name):
+        raise TemplateError(f"template {quote(template)} renders to a name with control characters")
+    _check_component(template, name, "a file name")
     return name
+
+
+def _check_component(template: str, name: str, what: str) -> None:
+    size = len(name.encode("utf-8"))
+    if size > MAX_PATH_COMPONENT_BYTES:
+        raise TemplateError(
+            f"template {quote(template)} renders to {what} of {size:,} bytes ({quote(name, 40)});"
+            f" at most {MAX_PATH_COMPONENT_BYTES}: a value is too long for it"
+        )
 
 
 def staging_key(report_id: str, run_date: str, request_id: str, filename: str) -> str:
@@ -152,9 +254,36 @@ def expand_env(value: str, environ: Mapping[str, str]) -> str:
             return found
         if default is not None:
             return default
-        raise TemplateError(f"{value!r}: environment variable {name} is not set and has no default")
+        raise TemplateError(f"{quote(value)}: environment variable {name} is not set and has no default")
 
     return _ENV_REF.sub(replace, value)
+
+
+def env_default_problems(value: str) -> list[str]:
+    """What is wrong with the ``${VAR:-default}`` defaults of a directory, checked like literal text.
+
+    A default may supply the whole directory when the variable is unset, so it is held to the
+    rules of a written path: no ``..`` segment and no control characters; and the directory the
+    defaults give (a variable without one counted as some absolute folder) must be absolute.
+
+    :param value: the directory as written (``${OUT:-/srv/reports}/sales``).
+    """
+    problems = []
+    for match in _ENV_REF.finditer(value):
+        name, default = match.group(1), match.group(2)
+        if default is None:
+            continue
+        if control_characters(default):
+            problems.append(f"the default of ${{{name}}} must not contain control characters")
+        if ".." in default.split("/"):
+            problems.append(f"the default of ${{{name}}} ({quote(default)}) must not contain '..'")
+    if not problems:
+        resolved = _ENV_REF.sub(lambda m: m.group(2) if m.group(2) is not None else "/_", value)
+        if not resolved.startswith("/"):
+            problems.append(f"with its defaults, the path is {quote(resolved)}, not an absolute directory")
+        elif ".." in resolved.split("/"):
+            problems.append(f"with its defaults, the path {quote(resolved)} contains '..'")
+    return problems
 
 
 def render_key(template: str, context: NamingContext, fmt: str) -> str:
@@ -170,11 +299,15 @@ def render_key(template: str, context: NamingContext, fmt: str) -> str:
     key = _render(template, context, fmt, safe_component)
     segments = key.split("/")
     for segment in segments:
-        if not segment or segment in {".", ".."} or "\\" in segment or any(ord(ch) < 32 for ch in segment):
+        if not segment or segment in {".", ".."} or "\\" in segment or control_characters(segment):
             raise TemplateError(
-                f"template {template!r} renders to an unsafe key {key!r} "
+                f"template {quote(template)} renders to an unsafe key {quote(key)} "
                 "(no leading '/', empty, '.' or '..' segments, backslashes or control characters)"
             )
+        _check_component(template, segment, "a key segment")
+    size = len(key.encode("utf-8"))
+    if size > MAX_KEY_BYTES:
+        raise TemplateError(f"template {quote(template)} renders to a key of {size:,} bytes; at most {MAX_KEY_BYTES}")
     return key
 
 
@@ -192,11 +325,11 @@ def render_header(template: str, context: NamingContext, fmt: str) -> str:
     bad = sorted({repr(ch) for ch in text if ord(ch) < 32 or ord(ch) == 127})
     if bad:
         raise TemplateError(
-            f"template {template!r} renders to a header with control characters {', '.join(bad)} "
+            f"template {quote(template)} renders to a header with control characters {', '.join(bad)} "
             "(refused: header injection)"
         )
-    if len(text) > 900:
-        raise TemplateError(f"template {template!r} renders to a header longer than 900 characters")
+    if len(text) > MAX_HEADER_CHARS:
+        raise TemplateError(f"template {quote(template)} renders to a header longer than {MAX_HEADER_CHARS} characters")
     return text
 
 
@@ -210,26 +343,27 @@ def render_text(template: str, context: NamingContext, fmt: str) -> str:
     return _render(template, context, fmt, html.escape)
 
 
-def _render(template: str, context: NamingContext, fmt: str, quote: Callable[[str], str]) -> str:
-    """Fill a template with the run's values, each passed through ``quote`` first.
+def _render(template: str, context: NamingContext, fmt: str, escape: Callable[[str], str]) -> str:
+    """Fill a template with the run's values, each passed through ``escape`` first.
 
     :param template: the template.
     :param context: the run's naming context.
     :param fmt: the artifact format (or the formats of a message, joined).
-    :param quote: what makes a value safe where it lands (sanitise, HTML-escape, or nothing).
+    :param escape: what makes a value safe where it lands (sanitise, HTML-escape, or nothing).
     """
-    values = {
-        "report_id": quote(context.report_id),
-        "run_date": quote(context.run_date),
-        "request_id": quote(context.request_id),
-        "title": quote(context.title),
-        "format": quote(fmt),
-        "params": {k: quote(str(v)) for k, v in context.params.items()},
-    }
     try:
-        return template.format_map(values)
-    except (KeyError, IndexError, ValueError, AttributeError) as exc:
-        raise TemplateError(f"template {template!r} cannot be rendered: {exc}") from None
+        parsed = _parse(template, None)
+        params = {name: escape(str(context.params[name])) for name in parsed.param_names if name in context.params}
+        values = {
+            "report_id": escape(context.report_id),
+            "run_date": escape(context.run_date),
+            "request_id": escape(context.request_id),
+            "title": escape(context.title),
+            "format": escape(fmt),
+        }
+        return parsed.render(values, params)
+    except TemplateError as exc:
+        raise TemplateError(f"cannot be rendered: {exc}") from None
 
 
 RENDERERS = {"filename": render_filename, "key": render_key, "header": render_header, "text": render_text}

@@ -16,8 +16,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from reporting.definition import EmailTarget, LocalTarget, ReportDefinition, Target
 from reporting.errors import ProblemsError
+from reporting.limits import quote
 from reporting.loader import validation_messages
-from reporting.naming import RENDERERS, NamingContext, TemplateError, check_template
+from reporting.naming import RENDERERS, NamingContext, TemplateError
 
 _TARGETS = TypeAdapter(list[Target])
 _TARGET = TypeAdapter(Target)
@@ -58,9 +59,11 @@ def resolve_targets(definition: ReportDefinition, overrides: Any) -> list[dict[s
     policy = definition.distribution_overrides
     problems: list[str] = []
     if not policy.allowed_types:
-        raise InvalidDistribution([f"distribution: report {definition.id!r} does not allow per-request distribution"])
+        raise InvalidDistribution(
+            [f"distribution: report {quote(definition.id)} does not allow per-request distribution"]
+        )
     if mode == "replace" and not policy.allow_replace:
-        problems.append(f"distribution.mode: report {definition.id!r} does not allow replacing its targets")
+        problems.append(f"distribution.mode: report {quote(definition.id)} does not allow replacing its targets")
     if len(raw) > policy.max_targets:
         problems.append(f"distribution.targets: at most {policy.max_targets} targets, got {len(raw)}")
     try:
@@ -73,7 +76,6 @@ def resolve_targets(definition: ReportDefinition, overrides: Any) -> list[dict[s
                 for m in validation_messages(exc, raw)
             ]
         ) from None
-    names = frozenset(definition.parameters)
     added = []
     taken = {t["key"] for t in own} if mode == "add" else set()
     for i, target in enumerate(targets):
@@ -81,12 +83,12 @@ def resolve_targets(definition: ReportDefinition, overrides: Any) -> list[dict[s
         problems.extend(f"{where}.{p}" for p in _policy_problems(definition, target))
         for field, template, kind in target.templates():
             try:
-                check_template(template, names, kind)
+                definition.check_template(template, kind)
             except TemplateError as exc:
                 problems.append(f"{where}.{field}: {exc}")
         key = target.name or f"request_{target.type}_{i}"
         if key in taken:
-            problems.append(f"{where}.name: {key!r} is already a target of this run")
+            problems.append(f"{where}.name: {quote(key)} is already a target of this run")
         taken.add(key)
         added.append(
             {
@@ -122,7 +124,7 @@ def check_rendering(definition: ReportDefinition, targets: list[dict[str, Any]],
                 try:
                     RENDERERS[kind](template, naming, fmt)
                 except TemplateError as exc:
-                    problems.append(f"target {record['key']!r}.{field}: {exc}")
+                    problems.append(f"target {quote(record['key'])}.{field}: {exc}")
                     break
     if problems:
         raise InvalidDistribution(problems)
@@ -137,7 +139,7 @@ def _shape(overrides: Any) -> tuple[str, list[Any]]:
             raise InvalidDistribution([f"distribution.{k}: unknown field (use mode and targets)" for k in unknown])
         mode = overrides.get("mode", "add")
         if mode not in ("add", "replace"):
-            raise InvalidDistribution([f"distribution.mode: {mode!r} is neither 'add' nor 'replace'"])
+            raise InvalidDistribution([f"distribution.mode: {quote(mode)} is neither 'add' nor 'replace'"])
         targets = overrides.get("targets")
         if not isinstance(targets, list) or not targets:
             raise InvalidDistribution(["distribution.targets: a non-empty list of targets is required"])
@@ -149,20 +151,20 @@ def _policy_problems(definition: ReportDefinition, target: Target) -> list[str]:
     policy = definition.distribution_overrides
     problems = []
     if target.type not in policy.allowed_types:
-        problems.append(f"type: {target.type!r} is not allowed (allowed: {', '.join(policy.allowed_types)})")
+        problems.append(f"type: {quote(target.type)} is not allowed (allowed: {', '.join(policy.allowed_types)})")
     for fmt in target.formats or ():
         if fmt not in definition.formats:
-            problems.append(f"formats: {fmt!r} is not among the report's formats")
+            problems.append(f"formats: {quote(fmt)} is not among the report's formats")
     if isinstance(target, LocalTarget):
         path = posixpath.normpath(target.path)
         if target.path.startswith("${") or not any(
             path == root or path.startswith(root.rstrip("/") + "/") for root in policy.allowed_paths
         ):
-            problems.append(f"path: {target.path!r} is not under an allowed path")
+            problems.append(f"path: {quote(target.path)} is not under an allowed path")
     elif target.conn_id not in policy.allowed_conn_ids:
-        problems.append(f"conn_id: {target.conn_id!r} is not an allowed connection")
+        problems.append(f"conn_id: {quote(target.conn_id)} is not an allowed connection")
     if isinstance(target, EmailTarget):
         for address in target.recipients():
             if address.rsplit("@", 1)[-1].lower() not in policy.allowed_email_domains:
-                problems.append(f"to: {address!r} is outside the allowed domains")
+                problems.append(f"to: {quote(address)} is outside the allowed domains")
     return problems

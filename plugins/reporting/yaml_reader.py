@@ -203,7 +203,10 @@ class _EventCheck:
         self.nodes += 1
         self.expanded += 1
         if self.nodes > MAX_YAML_NODES:
-            raise YamlBoundsError(f"more than {MAX_YAML_NODES:,} YAML nodes (values, lists and mappings): the limit")
+            raise YamlBoundsError(
+                f"{self._where()}: the file passes {MAX_YAML_NODES:,} YAML nodes (values, lists and mappings) here:"
+                " the limit"
+            )
         if self.expanded > MAX_ALIAS_EXPANSION:
             self._too_many(None)
 

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+from reporting.emails import check_email, check_email_domain
 
 ReportFormat = Literal["pdf", "xlsx", "csv"]
 
 CONN_ID = r"^[A-Za-z0-9_.\-]{1,250}$"
 """The pattern of an Airflow connection id named by a target or a channel."""
 
-EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
-"""One e-mail address, with no list separators or display name."""
+EmailAddress = Annotated[str, AfterValidator(check_email)]
+"""One e-mail address, checked and normalized by :func:`reporting.emails.check_email`."""
+
+EmailDomain = Annotated[str, AfterValidator(check_email_domain)]
+"""The domain of an e-mail address, checked and normalized by :func:`reporting.emails.check_email_domain`."""
 
 
 class DefinitionModel(BaseModel):
-    """Frozen, whitespace-stripped, and refusing unknown keys: a typo in a definition is an error."""
+    """Frozen, whitespace-stripped, refusing unknown keys (a typo in a definition is an error) and NaN or infinity."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False)
 
 
 def matching(pattern: re.Pattern[str], value: str, problem: str) -> str:

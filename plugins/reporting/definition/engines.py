@@ -16,6 +16,7 @@ from pydantic import Field, field_validator
 
 from reporting.definition.base import DefinitionModel, ReportFormat, matching
 from reporting.durations import Duration
+from reporting.limits import quote
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _ENGINE_PARAM = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:\-]{0,127}$")
@@ -38,11 +39,24 @@ class SqlEngine(DefinitionModel):
     @field_validator("sql")
     @classmethod
     def _relative_sql_path(cls, value: str) -> str:
-        if value.startswith(("/", "\\")) or ".." in value.replace("\\", "/").split("/"):
-            raise ValueError("must be a path inside include/sql/ (no absolute path, no '..')")
-        if not value.endswith(".sql"):
-            raise ValueError("must name a .sql file")
+        problem = sql_path_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
+
+
+def sql_path_problem(value: str) -> str | None:
+    """What is wrong with the path of a SQL file, if anything: it must be a ``.sql`` file inside ``include/sql/``.
+
+    :param value: the path as written in the definition.
+    """
+    if value.startswith(("/", "\\")) or ".." in value.replace("\\", "/").split("/"):
+        return "must be a path inside include/sql/ (no absolute path, no '..')"
+    if not value.endswith(".sql"):
+        return "must name a .sql file"
+    if "\x00" in value:
+        return "must not contain NUL"
+    return None
 
 
 class HttpEngine(DefinitionModel):
@@ -74,7 +88,7 @@ class HttpEngine(DefinitionModel):
     def _engine_names(cls, value: dict[str, str]) -> dict[str, str]:
         for name, engine_name in value.items():
             if not _ENGINE_PARAM.match(engine_name):
-                raise ValueError(f"{name}: {engine_name!r} is not a valid engine parameter name")
+                raise ValueError(f"{name}: {quote(engine_name)} is not a valid engine parameter name")
         return value
 
     @field_validator("timeout")
@@ -156,7 +170,7 @@ class PowerBiEngine(HttpEngine):
     @classmethod
     def _guid(cls, value: str) -> str:
         if not _GUID.match(value):
-            raise ValueError(f"{value!r} is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")
+            raise ValueError(f"{quote(value)} is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")
         return value.lower()
 
 

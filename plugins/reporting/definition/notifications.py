@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from reporting.constants import NotificationEvent
-from reporting.definition.base import CONN_ID, EMAIL, DefinitionModel
+from reporting.definition.base import CONN_ID, DefinitionModel, EmailAddress
 
 _AMQP_NAME = r"^[A-Za-z0-9_.:\-]{1,200}$"
 
@@ -44,16 +44,8 @@ class Notifications(DefinitionModel):
     :param queue: the message-queue channel; without it events are only logged.
     """
 
-    emails: list[str] = Field(default_factory=list)
+    emails: list[EmailAddress] = Field(default_factory=list, max_length=100)
     on_success: bool = True
     on_failure: bool = True
     smtp_conn_id: str | None = Field(default=None, pattern=CONN_ID)
     queue: QueueChannel | None = None
-
-    @field_validator("emails")
-    @classmethod
-    def _valid_emails(cls, values: list[str]) -> list[str]:
-        for value in values:
-            if not EMAIL.match(value):
-                raise ValueError(f"{value!r} is not a single e-mail address")
-        return values

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from reporting.definition.base import DefinitionModel, safe_directory
+from reporting.definition.base import DefinitionModel, EmailDomain, safe_directory
 from reporting.definition.targets import TargetType
 
 
@@ -24,7 +24,7 @@ class OverridePolicy(DefinitionModel):
     allow_replace: bool = False
     allowed_conn_ids: list[str] = Field(default_factory=list)
     allowed_hosts: list[str] = Field(default_factory=list)
-    allowed_email_domains: list[str] = Field(default_factory=list)
+    allowed_email_domains: list[EmailDomain] = Field(default_factory=list)
     allowed_paths: list[str] = Field(default_factory=list)
     max_targets: int = Field(default=5, ge=1, le=50)
 
@@ -35,7 +35,7 @@ class OverridePolicy(DefinitionModel):
             safe_directory(value, absolute=True)
         return [value.rstrip("/") or "/" for value in values]
 
-    @field_validator("allowed_email_domains", "allowed_hosts")
+    @field_validator("allowed_hosts")
     @classmethod
     def _lower(cls, values: list[str]) -> list[str]:
         return [value.lower() for value in values]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime
 from typing import Any, Literal
@@ -10,6 +11,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from reporting.definition.base import DefinitionModel
 from reporting.errors import ProblemsError
+from reporting.limits import MAX_ALLOWED_VALUES, MAX_NUMBER_CHARS, quote
 
 ParameterType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
 
@@ -24,17 +26,21 @@ def _coerce(kind: ParameterType, value: Any) -> Any:
             return str(value)
     elif kind == "integer":
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
-            return int(value)
+            return _bounded_int(value)
+        if isinstance(value, str) and len(value) <= MAX_NUMBER_CHARS and re.fullmatch(r"[+-]?\d+", value.strip()):
+            return _bounded_int(int(value))
     elif kind == "number":
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return _bounded_int(value)
+        if isinstance(value, float):
+            return _finite(value)
+        if isinstance(value, str) and len(value) <= MAX_NUMBER_CHARS:
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 pass
+            else:
+                return _finite(number)
     elif kind == "boolean":
         if isinstance(value, bool):
             return value
@@ -60,7 +66,20 @@ def _coerce(kind: ParameterType, value: Any) -> Any:
             except ValueError:
                 pass
     article = "an" if kind[0] in "aeiou" else "a"
-    raise ValueError(f"expected {article} {kind}, got {value!r}")
+    raise ValueError(f"expected {article} {kind}, got {quote(value)}")
+
+
+def _bounded_int(value: int) -> int:
+    # 2**332 has 100 digits: anything longer is no report parameter, and slow to print
+    if value.bit_length() > 332:
+        raise ValueError(f"{quote(value)} has more than {MAX_NUMBER_CHARS} digits")
+    return value
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {quote(value)}")
+    return value
 
 
 class ParameterSpec(DefinitionModel):
@@ -75,7 +94,7 @@ class ParameterSpec(DefinitionModel):
 
     # Field order matters: each validator below reads the fields declared before it.
     type: ParameterType = "string"
-    allowed_values: list[Any] | None = Field(default=None, min_length=1)
+    allowed_values: list[Any] | None = Field(default=None, min_length=1, max_length=MAX_ALLOWED_VALUES)
     default: Any = None
     required: bool = False
     description: str = ""
@@ -85,7 +104,13 @@ class ParameterSpec(DefinitionModel):
     def _typed_allowed_values(cls, values: list[Any] | None, info: ValidationInfo) -> list[Any] | None:
         if values is None or "type" not in info.data:
             return values
-        return [_coerce(info.data["type"], value) for value in values]
+        coerced = []
+        for index, value in enumerate(values):
+            try:
+                coerced.append(_coerce(info.data["type"], value))
+            except ValueError as exc:
+                raise ValueError(f"item {index}: {exc}") from None
+        return coerced
 
     @field_validator("default")
     @classmethod
@@ -95,7 +120,7 @@ class ParameterSpec(DefinitionModel):
         coerced = _coerce(info.data["type"], value)
         allowed = info.data.get("allowed_values")
         if allowed is not None and coerced not in allowed:
-            raise ValueError(f"{value!r} is not one of the allowed values {allowed!r}")
+            raise ValueError(f"{quote(value)} is not one of the allowed values {quote(allowed)}")
         return coerced
 
     def coerce(self, value: Any) -> Any:
@@ -105,7 +130,7 @@ class ParameterSpec(DefinitionModel):
         """
         coerced = _coerce(self.type, value)
         if self.allowed_values is not None and coerced not in self.allowed_values:
-            raise ValueError(f"{value!r} is not one of the allowed values {self.allowed_values!r}")
+            raise ValueError(f"{quote(value)} is not one of the allowed values {quote(self.allowed_values)}")
         return coerced
 
 

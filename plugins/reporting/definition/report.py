@@ -18,6 +18,7 @@ from reporting.definition.retry import RetryPolicy
 from reporting.definition.schedule import Schedule
 from reporting.definition.targets import Target
 from reporting.durations import Duration
+from reporting.limits import MAX_PARAMETERS, quote
 from reporting.naming import TemplateError, check_template
 
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
@@ -85,7 +86,15 @@ class ReportDefinition(DefinitionModel):
     def _valid_tags(cls, value: list[str]) -> list[str]:
         for tag in value:
             if not tag or len(tag) > 100:
-                raise ValueError(f"tag {tag!r} must be 1-100 characters")
+                raise ValueError(f"tag {quote(tag)} must be 1-100 characters")
+        return value
+
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _not_too_many_parameters(cls, value: Any) -> Any:
+        # Counted before any parameter is validated: 10,000 of them would each cost a model.
+        if isinstance(value, dict) and len(value) > MAX_PARAMETERS:
+            raise ValueError(f"declares {len(value):,} parameters; a definition may declare at most {MAX_PARAMETERS}")
         return value
 
     @field_validator("parameters")
@@ -93,9 +102,9 @@ class ReportDefinition(DefinitionModel):
     def _valid_parameter_names(cls, value: dict[str, ParameterSpec]) -> dict[str, ParameterSpec]:
         for name in value:
             if not _PARAM_NAME.match(name):
-                raise ValueError(f"parameter name {name!r} must be an identifier (letters, digits, _)")
+                raise ValueError(f"parameter name {quote(name)} must be an identifier (letters, digits, _)")
             if name in RESERVED_CONF_KEYS:
-                raise ValueError(f"parameter name {name!r} is reserved for request fields")
+                raise ValueError(f"parameter name {quote(name)} is reserved for request fields")
         return value
 
     @model_validator(mode="after")
@@ -113,22 +122,39 @@ class ReportDefinition(DefinitionModel):
         if isinstance(self.engine, HttpEngine):
             for name in self.engine.parameter_map:
                 if name not in names:
-                    raise _field_error("engine.parameter_map", f"{name!r} is not a declared parameter")
+                    raise _field_error("engine.parameter_map", f"{quote(name)} is not a declared parameter")
         seen_keys: dict[str, int] = {}
         for index, target in enumerate(self.distribution):
             for field, template, kind in target.templates():
                 try:
-                    check_template(template, names, kind)
+                    self.check_template(template, kind)
                 except TemplateError as exc:
                     raise _field_error(f"distribution[{index}].{field}", str(exc)) from None
             for fmt in target.formats or ():
                 if fmt not in self.formats:
-                    raise _field_error(f"distribution[{index}].formats", f"{fmt!r} is not among the report's formats")
+                    raise _field_error(
+                        f"distribution[{index}].formats", f"{quote(fmt)} is not among the report's formats"
+                    )
             key = self.target_key(index)
             if key in seen_keys:
-                raise _field_error(f"distribution[{index}].name", f"{key!r} is already used by target {seen_keys[key]}")
+                raise _field_error(
+                    f"distribution[{index}].name", f"{quote(key)} is already used by target {seen_keys[key]}"
+                )
             seen_keys[key] = index
         return self
+
+    def check_template(self, template: str, kind: str) -> None:
+        """Check one of this report's templates: the language, its fields and parameters, its rendered length.
+
+        Names are bounded with this report's own id and title and, for a parameter with allowed
+        values, the longest of them; other parameter values are bounded when a run renders them.
+
+        :param template: the template.
+        :param kind: ``filename``, ``key``, ``header`` or ``text``.
+        :raises TemplateError: saying what is wrong.
+        """
+        values = {name: spec.allowed_values for name, spec in self.parameters.items()}
+        check_template(template, values, kind, report_id=self.id, title=self.title)
 
     @property
     def dag_id(self) -> str:
@@ -151,7 +177,7 @@ class ReportDefinition(DefinitionModel):
         supplied = dict(supplied or {})
         problems: list[str] = []
         unknown = sorted(set(supplied) - set(self.parameters))
-        problems.extend(f"parameters.{name}: not a parameter of report {self.id!r}" for name in unknown)
+        problems.extend(f"parameters.{name}: not a parameter of report {quote(self.id)}" for name in unknown)
         resolved: dict[str, Any] = {}
         for name, spec in self.parameters.items():
             value = supplied.get(name)

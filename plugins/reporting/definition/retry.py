@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from reporting.definition.base import DefinitionModel
 from reporting.durations import Duration
+from reporting.limits import quote
 
 _ERROR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
@@ -17,7 +18,7 @@ def _error_names(values: list[str]) -> list[str]:
     for value in values:
         if not _ERROR_NAME.match(value):
             raise ValueError(
-                f"{value!r} is not an exception class name (ConnectionError) or dotted path (requests.HTTPError)"
+                f"{quote(value)} is not an exception class name (ConnectionError) or dotted path (requests.HTTPError)"
             )
     return values
 

@@ -9,9 +9,17 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from reporting.definition.base import CONN_ID, EMAIL, DefinitionModel, ReportFormat, matching, safe_directory
+from reporting.definition.base import (
+    CONN_ID,
+    DefinitionModel,
+    EmailAddress,
+    ReportFormat,
+    matching,
+    safe_directory,
+)
 from reporting.durations import Duration
-from reporting.naming import expand_env
+from reporting.limits import control_characters, quote
+from reporting.naming import env_default_problems, expand_env
 
 _TARGET_NAME = r"^[A-Za-z0-9_.\-]{1,100}$"
 _S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
@@ -45,11 +53,17 @@ class LocalTarget(DefinitionModel):
     @field_validator("path")
     @classmethod
     def _absolute(cls, value: str) -> str:
-        # Checked on the raw text: the ${VAR} form is resolved on the worker that delivers.
+        # Checked on the raw text: the ${VAR} form is resolved on the worker that delivers. Its
+        # defaults are written here, so they are checked here like the rest of the text.
         if not value.startswith(("/", "${")) or "\x00" in value:
             raise ValueError("must be an absolute directory path (it may start with ${VAR} or ${VAR:-default})")
+        if control_characters(value):
+            raise ValueError(f"must not contain control characters ({', '.join(control_characters(value))})")
         if ".." in value.split("/"):
             raise ValueError("must not contain '..'")
+        problems = env_default_problems(value)
+        if problems:
+            raise ValueError("; ".join(problems))
         return value
 
     def resolved_path(self, environ: Mapping[str, str]) -> str:
@@ -59,7 +73,7 @@ class LocalTarget(DefinitionModel):
         """
         path = expand_env(self.path, environ)
         if not path.startswith("/") or ".." in path.split("/") or "\x00" in path:
-            raise ValueError(f"target path {self.path!r} resolves to {path!r}, not a safe absolute directory")
+            raise ValueError(f"target path {quote(self.path)} resolves to {quote(path)}, not a safe absolute directory")
         return path
 
 
@@ -172,23 +186,15 @@ class EmailTarget(DefinitionModel):
     type: Literal["email"]
     name: str | None = Field(default=None, pattern=_TARGET_NAME)
     conn_id: str = Field(default="smtp_default", pattern=CONN_ID)
-    to: list[str] = Field(min_length=1, max_length=100)
-    cc: list[str] = Field(default_factory=list, max_length=100)
-    bcc: list[str] = Field(default_factory=list, max_length=100)
+    to: list[EmailAddress] = Field(min_length=1, max_length=100)
+    cc: list[EmailAddress] = Field(default_factory=list, max_length=100)
+    bcc: list[EmailAddress] = Field(default_factory=list, max_length=100)
     subject: str = Field(default="{title} {run_date}", min_length=1, max_length=500)
     body: str = "<p>{title} for {run_date} (request {request_id}).</p>"
     mode: Literal["attach", "link"] = "attach"
     max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=0)
     link_expiry: Duration = timedelta(days=7)
     formats: list[ReportFormat] | None = Field(default=None, min_length=1)
-
-    @field_validator("to", "cc", "bcc")
-    @classmethod
-    def _single_addresses(cls, values: list[str]) -> list[str]:
-        for value in values:
-            if not EMAIL.match(value) or any(ord(ch) < 32 for ch in value):
-                raise ValueError(f"{value!r} is not a single e-mail address")
-        return values
 
     @field_validator("link_expiry")
     @classmethod

@@ -158,3 +158,33 @@ def test_each_bi_engine_gets_its_operator_with_the_engine_retry_policy(factory, 
     ]
     assert generate.engine_report_path == engine[expected]
     assert f"engine:{engine['type']}" in dag.tags
+
+
+def test_build_all_leaves_out_a_definition_whose_dag_cannot_be_built(factory, monkeypatch, tmp_path):
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    sample = (ROOT / "include" / "reports" / "sales_summary.yaml").read_text()
+    (reports / "sales_summary.yaml").write_text(sample)
+    (reports / "fragile.yaml").write_text(sample.replace("id: sales_summary", "id: fragile"))
+    (reports / "broken.yaml").write_text("title: [unclosed\n")
+    monkeypatch.setenv("REPORTING_DEFINITIONS_DIR", str(reports))
+    real = factory.build_report_dag
+
+    def build(definition):
+        if definition.id == "fragile":
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(definition)
+
+    monkeypatch.setattr(factory, "build_report_dag", build)
+    errors = []
+    with pytest.warns(UserWarning, match="invalid report definition"):
+        dags = factory.build_all(errors)
+    assert list(dags) == ["report__sales_summary"]
+    assert [Path(e.file).name for e in errors] == ["broken.yaml", "fragile.yaml"]
+    assert errors[1].messages == ("the DAG cannot be built: RecursionError: maximum recursion depth exceeded",)
+
+
+def test_a_built_dag_is_registered_through_the_module_only(factory):
+    # report_definitions_check.py runs the factory's module to collect its errors; the DAGs it
+    # builds there must not be registered as the check file's own
+    assert factory.build_report_dag(_definition()).auto_register is False

@@ -135,11 +135,17 @@ def test_broken_files_do_not_hide_good_ones(reports: Path, sql_root: Path) -> No
     ]
 
 
-def test_definitions_are_sorted_by_id_not_file_name(reports: Path, sql_root: Path) -> None:
-    write(reports, "a.yaml", minimal(id="zulu"))
-    write(reports, "b.yaml", minimal(id="alpha"))
-    write(reports, "c.yaml", minimal(id="mike"))
-    assert [d.id for d in load_definitions(reports, sql_root=sql_root).definitions] == ["alpha", "mike", "zulu"]
+def test_definitions_are_sorted_by_id_whatever_their_suffix(reports: Path, sql_root: Path) -> None:
+    write(reports, "zulu.yaml", minimal())
+    write(reports, "alpha.yml", minimal())
+    write(reports, "mike.yaml", minimal(id="mike"))
+    result = load_definitions(reports, sql_root=sql_root)
+    assert [d.id for d in result.definitions] == ["alpha", "mike", "zulu"]
+    assert result.files == {
+        "alpha": "include/reports/alpha.yml",
+        "mike": "include/reports/mike.yaml",
+        "zulu": "include/reports/zulu.yaml",
+    }
 
 
 def test_only_yaml_files_are_read(reports: Path, sql_root: Path) -> None:
@@ -169,21 +175,54 @@ def test_missing_folder_is_an_error(project: Path, sql_root: Path) -> None:
 # --- duplicate ids and ids from file names -------------------------------------------------------------
 
 
-def test_duplicate_ids(reports: Path, sql_root: Path) -> None:
-    write(reports, "a.yaml", minimal(id="shared", title="First"))
-    write(reports, "b.yaml", minimal(id="shared", title="Second"))
-    write(reports, "c.yaml", minimal())
-    result = load_definitions(reports, sql_root=sql_root)
-    assert [(d.id, d.title) for d in result.definitions] == [("c", "Weekly sales"), ("shared", "First")]
-    assert result.error_text() == "include/reports/b.yaml: id: 'shared' is already defined in include/reports/a.yaml"
-
-
-def test_explicit_id_equal_to_another_file_stem_is_a_duplicate(reports: Path, sql_root: Path) -> None:
+def test_an_id_written_in_the_file_must_be_its_file_name(reports: Path, sql_root: Path) -> None:
+    write(reports, "sales_copy.yaml", minimal(id="sales", priority=0))
     write(reports, "sales.yaml", minimal())
-    write(reports, "sales_copy.yaml", minimal(id="sales"))
     result = load_definitions(reports, sql_root=sql_root)
     assert [d.id for d in result.definitions] == ["sales"]
-    assert only_error(result).messages == ("id: 'sales' is already defined in include/reports/sales.yaml",)
+    # the rest of the file is checked too, under its file name
+    assert only_error(result).lines() == [
+        "include/reports/sales_copy.yaml: id: 'sales' differs from the file name 'sales_copy.yaml'; a definition's"
+        " id is its file name without .yaml (rename the file, or leave id out)",
+        "include/reports/sales_copy.yaml: priority: input should be greater than or equal to 1",
+    ]
+
+
+@pytest.mark.parametrize("written", [5, None, "Sales", ["sales"]])
+def test_an_id_that_is_not_the_file_name_is_refused_whatever_it_is(reports: Path, sql_root: Path, written: Any) -> None:
+    write(reports, "sales.yaml", minimal(id=written))
+    [message] = only_error(load_definitions(reports, sql_root=sql_root)).messages
+    assert message.startswith("id: "), message
+    assert "differs from the file name 'sales.yaml'" in message
+
+
+def test_two_files_of_one_id_are_both_refused_each_naming_the_other(reports: Path, sql_root: Path) -> None:
+    write(reports, "shared.yaml", minimal(title="First"))
+    write(reports, "shared.yml", minimal(title="Second"))
+    write(reports, "other.yaml", minimal())
+    for only in (None, "shared"):
+        result = load_definitions(reports, sql_root=sql_root, only_id=only)
+        assert [d.id for d in result.definitions] == ([] if only else ["other"])
+        assert result.error_text() == (
+            "include/reports/shared.yaml: id: 'shared' is also the id of include/reports/shared.yml; neither file"
+            " is loaded until one of them is removed\n"
+            "include/reports/shared.yml: id: 'shared' is also the id of include/reports/shared.yaml; neither file"
+            " is loaded until one of them is removed"
+        )
+
+
+def test_a_broken_twin_still_refuses_the_good_one(reports: Path, sql_root: Path) -> None:
+    write(reports, "shared.yaml", minimal())
+    write(reports, "shared.yml", "title: [unclosed\n")
+    result = load_definitions(reports, sql_root=sql_root)
+    assert result.definitions == []
+    [good, broken] = result.errors
+    assert good.messages == (
+        "id: 'shared' is also the id of include/reports/shared.yml; neither file is loaded until one of them"
+        " is removed",
+    )
+    assert broken.messages[0].startswith("not valid YAML")
+    assert broken.messages[1].startswith("id: 'shared' is also the id of include/reports/shared.yaml")
 
 
 def test_id_defaults_to_the_file_stem(reports: Path, sql_root: Path) -> None:
@@ -192,8 +231,8 @@ def test_id_defaults_to_the_file_stem(reports: Path, sql_root: Path) -> None:
     assert (loaded.id, loaded.dag_id) == ("weekly_sales", "report__weekly_sales")
 
 
-def test_explicit_id_wins_over_the_file_stem(reports: Path, sql_root: Path) -> None:
-    write(reports, "Weekly Sales (copy).yaml", minimal(id="weekly_sales"))
+def test_an_id_equal_to_the_file_name_may_be_written(reports: Path, sql_root: Path) -> None:
+    write(reports, "weekly_sales.yaml", minimal(id="weekly_sales"))
     [loaded] = load_definitions(reports, sql_root=sql_root).definitions
     assert loaded.id == "weekly_sales"
 
@@ -243,11 +282,31 @@ def test_sql_placeholders_in_quotes_comments_and_casts_are_not_parameters(report
     assert [d.id for d in result.definitions] == ["report"]
 
 
-def test_sql_checks_run_only_after_the_model_is_valid(reports: Path, sql_root: Path) -> None:
+def test_a_missing_sql_file_is_listed_beside_the_schema_errors(reports: Path, sql_root: Path) -> None:
     write(reports, "report.yaml", minimal(priority=0, engine={"type": "sql", "conn_id": "c", "sql": "missing.sql"}))
     assert only_error(load_definitions(reports, sql_root=sql_root)).messages == (
         "priority: input should be greater than or equal to 1",
+        "engine.sql: file not found: include/sql/missing.sql",
     )
+
+
+def test_undeclared_sql_parameters_are_listed_beside_the_schema_errors(reports: Path, sql_root: Path) -> None:
+    (sql_root / "report.sql").write_text("SELECT 1 WHERE a = :region AND b = :country")
+    write(reports, "report.yaml", minimal(owner="", parameters={"region": {"type": "bogus"}}))
+    assert only_error(load_definitions(reports, sql_root=sql_root)).messages == (
+        "owner: string should have at least 1 character",
+        "parameters.region.type: input should be 'string', 'integer', 'number', 'boolean', 'date' or 'datetime'",
+        "engine.sql: report.sql uses undeclared parameters: country",
+    )
+
+
+@pytest.mark.parametrize("sql", ["../outside.sql", "/etc/passwd.sql", "report.txt", 5])
+def test_a_sql_path_the_model_refuses_is_never_opened(reports: Path, sql_root: Path, sql: Any) -> None:
+    (sql_root.parent / "outside.sql").write_text("SELECT :secret")
+    write(reports, "report.yaml", minimal(engine={"type": "sql", "conn_id": "c", "sql": sql}))
+    [message] = only_error(load_definitions(reports, sql_root=sql_root)).messages
+    assert message.startswith("engine.sql: "), message
+    assert "not found" not in message and "undeclared" not in message
 
 
 def test_parse_without_sql_root_skips_the_sql_checks(reports: Path) -> None:
@@ -316,12 +375,24 @@ def test_only_id_matches_yml_files_too(reports: Path, sql_root: Path) -> None:
     assert [d.id for d in load_definitions(reports, sql_root=sql_root, only_id="sales").definitions] == ["sales"]
 
 
-def test_only_id_falls_back_to_every_file(reports: Path, sql_root: Path) -> None:
-    # the id was set inside a file whose stem differs, so the stem filter finds nothing
+@pytest.mark.parametrize("only", ["renamed", "../reports/one", "", ".hidden", "a/b"])
+def test_only_id_without_its_file_loads_nothing(reports: Path, sql_root: Path, only: str) -> None:
+    # an id is its file's name: when that file does not exist, no other file can define it
     write(reports, "one.yaml", minimal(id="renamed"))
     write(reports, "two.yaml", minimal())
-    result = load_definitions(reports, sql_root=sql_root, only_id="renamed")
-    assert [d.id for d in result.definitions] == ["renamed", "two"]
+    result = load_definitions(reports, sql_root=sql_root, only_id=only)
+    assert (result.definitions, result.errors) == ([], [])
+
+
+def test_only_id_gives_what_the_full_load_gives_for_that_id(reports: Path, sql_root: Path) -> None:
+    write(reports, "good.yaml", minimal(title="Good"))
+    write(reports, "bad.yml", minimal(priority=0))
+    write(reports, "renamed.yaml", minimal(id="other"))
+    full = load_definitions(reports, sql_root=sql_root)
+    for report_id in ("good", "bad", "renamed", "other"):
+        one = load_definitions(reports, sql_root=sql_root, only_id=report_id)
+        assert one.definitions == [d for d in full.definitions if d.id == report_id]
+        assert one.errors == [e for e in full.errors if Path(e.file).stem == report_id]
 
 
 # --- default folders -----------------------------------------------------------------------------------
@@ -343,3 +414,115 @@ def test_default_folders_are_the_project_include_folders(monkeypatch: pytest.Mon
     root = Path(__file__).resolve().parents[3]
     assert loader.reports_dir() == root / "include" / "reports"
     assert loader.sql_dir() == root / "include" / "sql"
+
+
+# --- bounds: every one a field error, quoting at most a short prefix -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "line"),
+    [
+        (
+            {"retry": {"retry_delay": "99999999999d"}},
+            "retry.retry_delay: '99999999999d' is longer than 365 days, the longest duration a definition may set",
+        ),
+        (
+            {"execution_timeout": "9" * 5_000 + "h"},
+            "execution_timeout: '" + "9" * 60 + "…' (5,001 chars) is longer than 365 days",
+        ),
+        ({"run_timeout": "P9999Y"}, "run_timeout: '3649635d' is longer than 365 days"),
+        ({"run_timeout": 10**12}, "run_timeout: '1e+12s' is longer than 365 days"),
+        ({"run_timeout": "366d"}, "run_timeout: '366d' is longer than 365 days"),
+        ({"retry": {"backoff_multiplier": "nan"}}, "retry.backoff_multiplier: input should be a finite number"),
+        (
+            {"parameters": {"x": {"type": "number", "default": "nan"}}},
+            "parameters.x.default: expected a finite number, got nan",
+        ),
+        (
+            {"parameters": {"x": {"type": "number", "allowed_values": [1, "-inf"]}}},
+            "parameters.x.allowed_values: item 1: expected a finite number, got -inf",
+        ),
+        (
+            {"parameters": {"x": {"type": "integer", "default": "1" * 101}}},
+            "parameters.x.default: expected an integer, got '" + "1" * 60 + "…' (101 chars)",
+        ),
+        (
+            {"parameters": {f"p{i}": {} for i in range(201)}},
+            "parameters: declares 201 parameters; a definition may declare at most 200",
+        ),
+        (
+            {"parameters": {"x": {"allowed_values": list(range(1_001))}}},
+            "parameters.x.allowed_values: list should have at most 1000 items after validation, not 1001",
+        ),
+        ({"tags": ["t" * 100_000]}, "tags: tag '" + "t" * 60 + "…' (100,000 chars) must be 1-100 characters"),
+    ],
+)
+def test_each_bound_is_a_field_error(reports: Path, sql_root: Path, changes: dict[str, Any], line: str) -> None:
+    write(reports, "report.yaml", minimal(**changes))
+    [message] = only_error(load_definitions(reports, sql_root=sql_root)).messages
+    assert message.startswith(line), message
+
+
+def test_exactly_at_the_bounds_is_accepted(reports: Path, sql_root: Path) -> None:
+    parameters = {f"p{i}": {"type": "integer", "default": 0} for i in range(199)}
+    parameters["x"] = {"type": "integer", "allowed_values": list(range(1_000)), "default": 999}
+    write(reports, "report.yaml", minimal(parameters=parameters, run_timeout="365d", execution_timeout="365d"))
+    [loaded] = load_definitions(reports, sql_root=sql_root).definitions
+    assert len(loaded.parameters) == 200
+
+
+def test_a_huge_key_is_quoted_in_the_field_path(reports: Path, sql_root: Path) -> None:
+    write(reports, "report.yaml", minimal(parameters={"k" * 100_000: {"type": "bogus"}}))
+    messages = only_error(load_definitions(reports, sql_root=sql_root)).messages
+    assert all(len(message) <= 500 for message in messages)
+    assert messages[0].startswith("parameters['" + "k" * 40 + "…' (100,000 chars)].type: input should be")
+
+
+def test_a_message_carrying_a_huge_value_is_cut_to_one_short_line(reports: Path, sql_root: Path) -> None:
+    write(reports, "report.yaml", minimal(engine={"type": "x" * 100_000, "conn_id": "c"}))
+    [message] = only_error(load_definitions(reports, sql_root=sql_root)).messages
+    assert message.startswith("engine: input tag 'xxx")
+    assert len(message) == 500 and message.endswith("…")
+
+
+def test_a_file_with_thousands_of_problems_lists_twenty_and_counts_the_rest(reports: Path, sql_root: Path) -> None:
+    write(reports, "report.yaml", minimal(parameters={f"p{i}": {"type": "bogus"} for i in range(150)}))
+    messages = only_error(load_definitions(reports, sql_root=sql_root)).messages
+    assert len(messages) == 21
+    assert messages[-1] == "… and 130 more problems"
+
+
+def test_yaml_bounds_are_field_errors_of_the_file(reports: Path, sql_root: Path) -> None:
+    write(reports, "nan.yaml", "title: x\nretry:\n  backoff_multiplier: .nan\n")
+    write(reports, "big.yaml", "title: " + "x" * (300 * 1024) + "\n")
+    write(reports, "good.yaml", minimal())
+    result = load_definitions(reports, sql_root=sql_root)
+    assert [d.id for d in result.definitions] == ["good"]
+    assert result.error_text() == (
+        "include/reports/big.yaml: the file is 307,208 bytes; a definition may be at most 262,144 bytes (256 KiB)\n"
+        "include/reports/nan.yaml: retry.backoff_multiplier: .nan is not a finite number (NaN and infinity are"
+        " refused)"
+    )
+
+
+class _Unforeseen(RuntimeError):
+    pass
+
+
+def test_an_error_nobody_foresaw_is_that_files_error(
+    reports: Path, sql_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = loader.ReportDefinition.model_validate
+
+    def validate(data: Any) -> Any:
+        if data.get("title") == "explodes":
+            raise _Unforeseen("boom\nsecond line")
+        return real(data)
+
+    monkeypatch.setattr(loader.ReportDefinition, "model_validate", validate)
+    write(reports, "alpha.yaml", minimal())
+    write(reports, "bravo.yaml", minimal(title="explodes"))
+    result = load_definitions(reports, sql_root=sql_root)
+    assert [d.id for d in result.definitions] == ["alpha"]
+    assert result.error_text() == "include/reports/bravo.yaml: could not be loaded: _Unforeseen: boom second line"
+    assert result.files == {"alpha": "include/reports/alpha.yaml"}

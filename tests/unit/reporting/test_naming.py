@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +13,12 @@ from reporting.naming import (
     NamingContext,
     TemplateError,
     check_template,
+    env_default_problems,
     expand_env,
     render_filename,
+    render_key,
     safe_component,
     staging_key,
-    template_fields,
 )
 
 DEFAULT_TEMPLATE = "{report_id}_{run_date}.{format}"
@@ -35,17 +37,6 @@ def context(**params: Any) -> NamingContext:
 # --- check_template ------------------------------------------------------------------------------------
 
 
-def test_template_fields_lists_fields_in_order() -> None:
-    assert template_fields("{report_id}_{params[region]}_{run_date}.{format}") == [
-        "report_id",
-        "params[region]",
-        "run_date",
-        "format",
-    ]
-    assert template_fields("static.csv") == []
-    assert template_fields("{{literal}}.csv") == []
-
-
 @pytest.mark.parametrize(
     "template",
     [
@@ -57,7 +48,8 @@ def test_template_fields_lists_fields_in_order() -> None:
     ],
 )
 def test_check_template_accepts(template: str) -> None:
-    assert check_template(template, {"region", "start_date"}) is None
+    parsed = check_template(template, {"region", "start_date"}, report_id="sales_summary", title="Sales summary")
+    assert parsed.text == template
 
 
 def test_every_documented_field_is_accepted() -> None:
@@ -69,16 +61,20 @@ def test_every_documented_field_is_accepted() -> None:
     ("template", "fragment"),
     [
         ("{date}.csv", "unknown field {date}"),
-        ("{report_id.upper}.csv", "unknown field {report_id.upper}"),
-        ("{report_id[0]}.csv", "unknown field {report_id[0]}"),
-        ("{0}.csv", "unknown field {0}"),
-        ("{}.csv", "positional fields '{}' are not allowed"),
-        ("{params[country]}.csv", "{params[country]} does not name a declared parameter (declared: region)"),
-        ("{params}.csv", "{params} does not name a declared parameter"),
-        ("{params[region][x]}.csv", "does not name a declared parameter"),
-        ("{params[region}.csv", "malformed template"),
-        ("{report_id", "malformed template"),
-        ("report_id}", "malformed template"),
+        ("{report_id.upper}.csv", "attribute access is not allowed"),
+        ("{report_id[0]}.csv", "index access is allowed only as {params[name]}"),
+        ("{0}.csv", "positional placeholders are not allowed"),
+        ("{}.csv", "an empty placeholder"),
+        ("{params[country]}.csv", "{params[country]} is not a declared parameter (declared: region)"),
+        ("{params}.csv", "params needs a parameter name: {params[name]}"),
+        ("{params[region][x]}.csv", "index access is allowed only as {params[name]}"),
+        ("{params[region}.csv", "params[...] must name a parameter"),
+        ("{report_id", "'{' is never closed"),
+        ("report_id}", "a single '}'"),
+        ("{report_id:>1999999999}.csv", "format specs are not allowed; write {report_id}"),
+        ("{report_id!r}.csv", "conversions are not allowed; write {report_id}"),
+        ("{report_id:{title.__class__.__name__[0]}}", "format specs are not allowed"),
+        ("{title.__class__}.csv", "attribute access is not allowed"),
     ],
 )
 def test_check_template_rejects(template: str, fragment: str) -> None:
@@ -255,3 +251,114 @@ def test_expand_env_unset_variable_without_default(environ: dict[str, str]) -> N
 def test_literal_text_that_makes_an_unsafe_name_is_refused_at_load(template: str) -> None:
     with pytest.raises(TemplateError, match="unsafe file name"):
         check_template(template, frozenset())
+
+
+# --- the template language and rendered bounds ------------------------------------------------------------
+
+
+def test_a_huge_width_is_refused_at_once_with_a_short_message() -> None:
+    started = time.perf_counter()
+    with pytest.raises(TemplateError) as caught:
+        check_template("{report_id:>1999999999}", frozenset())
+    assert time.perf_counter() - started < 0.1
+    assert str(caught.value) == (
+        "template '{report_id:>1999999999}': at character 1: format specs are not allowed; write {report_id}"
+    )
+
+
+@pytest.mark.parametrize(
+    "template", ["{report_id:{title.__class__.__name__[0]}}", "{title.__class__}", "{report_id!s}", "{params[a].b}"]
+)
+def test_nothing_is_evaluated_at_render_time_either(template: str) -> None:
+    with pytest.raises(TemplateError, match="cannot be rendered: template"):
+        render_filename(template, context(a="x"), "csv")
+
+
+def test_a_file_name_is_bounded_with_the_longest_allowed_value() -> None:
+    allowed = {"region": ["EMEA", "x" * 240]}
+    check_template("{report_id}_{params[region]}.{format}", allowed, report_id="r", title="t")  # 1+1+240+1+4
+    with pytest.raises(TemplateError) as caught:
+        check_template("{report_id}_{params[region]}_{run_date}.{format}", allowed, report_id="r", title="t")
+    assert str(caught.value) == (
+        "template '{report_id}_{params[region]}_{run_date}.{format}' can render a file name of 258 bytes with the"
+        " longest values; at most 255"
+    )
+
+
+def test_bounds_count_utf8_bytes_of_the_literal_text() -> None:
+    check_template("é" * 125 + ".csv", frozenset())  # 250 + 4 bytes
+    with pytest.raises(TemplateError, match="can render a file name of 256 bytes"):
+        check_template("é" * 126 + ".csv", frozenset())
+
+
+def test_without_the_definition_the_report_id_and_title_count_at_their_bounds() -> None:
+    # report id <= 100, request id <= 64, title <= 200 characters
+    with pytest.raises(TemplateError, match="can render a file name of 382 bytes"):
+        check_template("{report_id}-{run_date}-{request_id}-{title}.{format}", frozenset())
+    check_template("{report_id}-{run_date}-{request_id}-{title}.{format}", frozenset(), report_id="r", title="T")
+
+
+def test_each_key_segment_and_the_whole_key_are_bounded() -> None:
+    long = "x" * 250
+    check_template(f"{long}/{long}/{{report_id}}.{{format}}", frozenset(), "key", report_id="r", title="t")
+    with pytest.raises(TemplateError, match=r"can render the key segment '" + "x" * 36):
+        check_template(f"a/{long}{{run_date}}/{{format}}", frozenset(), "key", report_id="r", title="t")
+    template = "/".join(["x" * 150] * 5) + "/{request_id}/{title}/{report_id}"  # 754 + 65 + 201 + 101
+    with pytest.raises(TemplateError, match="can render a key of 1,121 bytes with the longest values; at most 1024"):
+        check_template(template, frozenset(), "key")
+
+
+def test_a_subject_is_bounded_in_characters() -> None:
+    check_template("{title} " + "é" * 800, frozenset(), "header", report_id="r", title="t")
+    with pytest.raises(TemplateError, match="can render a header of 1,001 characters; at most 900"):
+        check_template("{params[p]}", {"p": ["y" * 1_001]}, "header", report_id="r", title="t")
+
+
+def test_a_free_form_value_is_bounded_when_rendered_naming_the_size() -> None:
+    check_template("{params[region]}.{format}", {"region": None}, report_id="r", title="t")
+    with pytest.raises(TemplateError) as caught:
+        render_filename("{params[region]}.{format}", context(region="x" * 300), "csv")
+    assert str(caught.value) == (
+        "template '{params[region]}.{format}' renders to a file name of 304 bytes ('"
+        + "x" * 40
+        + "…' (304 chars)); at most 255: a value is too long for it"
+    )
+    with pytest.raises(TemplateError, match="renders to a key segment of 300 bytes"):
+        render_key("a/{params[region]}/b", context(region="x" * 300), "csv")
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        DEFAULT_TEMPLATE,
+        "{report_id}-{run_date}-{request_id}-{title}-{params[region]}.{format}",
+        "{{literal}} {title}.{format}",
+        "plain.csv",
+    ],
+)
+def test_an_accepted_template_renders_as_str_format_did(template: str) -> None:
+    ctx = context(region="EMEA")
+    values = {
+        "report_id": ctx.report_id,
+        "run_date": ctx.run_date,
+        "request_id": ctx.request_id,
+        "title": ctx.title,
+        "format": "pdf",
+        "params": {"region": "EMEA"},
+    }
+    assert render_filename(template, ctx, "pdf") == template.format_map(values)
+
+
+@pytest.mark.parametrize(
+    ("value", "problems"),
+    [
+        ("/srv/x", []),
+        ("${OUT}/x", []),
+        ("${OUT:-/tmp/out}/x", []),
+        ("${OUT:-/tmp/x/..}", ["the default of ${OUT} ('/tmp/x/..') must not contain '..'"]),
+        ("${OUT:-/a\x7f}", ["the default of ${OUT} must not contain control characters"]),
+        ("${OUT:-rel}", ["with its defaults, the path is 'rel', not an absolute directory"]),
+    ],
+)
+def test_env_default_problems(value: str, problems: list[str]) -> None:
+    assert env_default_problems(value) == problems

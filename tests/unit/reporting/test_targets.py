@@ -90,7 +90,11 @@ def test_all_target_types_load_with_their_keys():
             "a/../{format}",
             "distribution[0].key: template 'a/../{format}' renders to an unsafe key",
         ),
-        ("distribution.0.key", "a/{secret}", "distribution[0].key: template 'a/{secret}': unknown field {secret}"),
+        (
+            "distribution.0.key",
+            "a/{secret}",
+            "distribution[0].key: template 'a/{secret}': '{secret}' at character 3: unknown field {secret}",
+        ),
         ("distribution.1.directory", "upload", "distribution[1].directory: must be an absolute directory path"),
         ("distribution.1.directory", "/upload/../etc", "distribution[1].directory: must not contain '..'"),
         (
@@ -103,7 +107,8 @@ def test_all_target_types_load_with_their_keys():
         (
             "distribution.3.to",
             ["cfo@example.com\r\nBcc: x@evil.test"],
-            "distribution[3].to: 'cfo@example.com\\r\\nBcc: x@evil.test' is not a single e-mail address",
+            "distribution[3].to[0]: 'cfo@example.com\\r\\nBcc: x@evil.test' is not an e-mail address: it contains"
+            " control or direction-changing characters (U+000A, U+000D)",
         ),
         (
             "distribution.3.subject",
@@ -237,3 +242,24 @@ def test_rendering_check_catches_injection_through_a_parameter_value():
     check_rendering(definition, targets, _naming(region="EMEA"))
     with pytest.raises(InvalidDistribution, match=r"target 'mail'.subject: .*header injection"):
         check_rendering(definition, targets, _naming(region="EMEA\r\nBcc: spy@evil.test"))
+
+
+def test_rendering_check_bounds_a_free_form_value_naming_the_target_field():
+    definition = ReportDefinition.model_validate(BASE)
+    targets = resolve_targets(definition, None)
+    with pytest.raises(InvalidDistribution) as caught:
+        check_rendering(definition, targets, _naming(region="x" * 300))
+    assert caught.value.problems[0].startswith(
+        "target 'lake'.key: template 'finance/{run_date}/{params[region]}/{report_id}.{format}' renders to a key"
+        " segment of 300 bytes"
+    )
+
+
+def test_a_request_template_is_bounded_with_the_definitions_own_values():
+    data = _with("parameters", {"region": {"allowed_values": ["EMEA", "r" * 245]}})
+    definition = ReportDefinition.model_validate(data)
+    added = {"type": "email", "conn_id": "smtp_reports", "to": ["a@example.com"], "subject": "{params[region]}"}
+    assert resolve_targets(definition, [added])
+    added = {"type": "s3", "conn_id": "aws_reports", "bucket": "reports-bucket", "key": "{params[region]}_{run_date}"}
+    with pytest.raises(InvalidDistribution, match=r"distribution.targets\[0\].key: .* can render the key segment"):
+        resolve_targets(definition, [added])

@@ -154,7 +154,13 @@ def test_a_fifo_or_a_folder_is_refused_without_waiting(tmp_path: Path) -> None:
 def test_a_file_with_too_many_nodes_is_refused(write: Write) -> None:
     error = refused(write("[" + "1, " * 30_000 + "1]"))
     assert isinstance(error, YamlBoundsError)
-    assert str(error) == "more than 20,000 YAML nodes (values, lists and mappings): the limit"
+    assert str(error) == "[19999]: the file passes 20,000 YAML nodes (values, lists and mappings) here: the limit"
+
+
+def test_too_many_nodes_name_the_field_they_are_in(write: Write) -> None:
+    text = "id: many\nparameters:\n" + "".join(f"  p{i}: {{}}\n" for i in range(20_000))
+    error = refused(write(text))
+    assert str(error).startswith("parameters.p9997: the file passes 20,000 YAML nodes")
 
 
 def test_an_alias_bomb_is_refused_in_milliseconds_naming_the_alias(write: Write) -> None:
