@@ -27,13 +27,13 @@ from operators.generate.ssrs import SsrsReportOperator
 from operators.notify import NotifyOperator
 from report_runtime.callbacks import on_task_failure, on_task_retry
 from report_runtime.retry import retry_args
+from reporting.constants import DAG_PREFIX
 from reporting.definition import ParameterSpec, ReportDefinition
 from reporting.durations import format_duration
 from reporting.loader import load_definitions
 
 log = logging.getLogger(__name__)
 
-DAG_PREFIX = "report__"
 ENGINE_OPERATORS: dict[str, type[ReportEngineOperator]] = {
     "sql": SqlReportOperator,
     "obiee": BiPublisherReportOperator,

@@ -11,13 +11,14 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from report_runtime.request_context import actor, jsonable, request_id_of, request_store
 from report_runtime.sending_gate import hold_if_paused
+from reporting.constants import TriggerType
 from reporting.definition import InvalidParameters, ReportDefinition
 from reporting.lifecycle import TERMINAL, Status
 from reporting.naming import NamingContext
 from reporting.targets import InvalidDistribution, check_rendering, resolve_targets
 
-TRIGGER_TYPES = frozenset({"ADHOC", "SCHEDULED", "MANUAL", "API", "RETRY"})
-_RUN_TYPE_TRIGGERS = {"scheduled": "SCHEDULED", "backfill": "SCHEDULED"}
+TRIGGER_TYPES = frozenset(TriggerType)
+_RUN_TYPE_TRIGGERS = {"scheduled": TriggerType.SCHEDULED, "backfill": TriggerType.SCHEDULED}
 _CLAIMABLE = (Status.PENDING, Status.HELD, Status.FAILED)
 
 
@@ -146,7 +147,7 @@ class ClaimRequestOperator(BaseOperator):
                 )
             return given
         run_type = str(getattr(dag_run.run_type, "value", dag_run.run_type))
-        return _RUN_TYPE_TRIGGERS.get(run_type, "MANUAL")
+        return str(_RUN_TYPE_TRIGGERS.get(run_type, TriggerType.MANUAL))
 
     def _run_date(self, context: Context) -> date:
         """The business date of the run, read in the report's schedule time zone."""

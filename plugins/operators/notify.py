@@ -19,19 +19,17 @@ from airflow.sdk import BaseOperator, Context
 
 from report_runtime.request_context import actor, request_store
 from report_runtime.sending_gate import hold_if_paused
+from reporting.constants import DAG_PREFIX, EventType, NotificationEvent
 from reporting.definition import Notifications, ReportDefinition
 from reporting.lifecycle import Status
 from reporting.naming import NamingContext, TemplateError, render_header
-
-COMPLETED_EVENT = "report.completed"
-FAILED_EVENT = "report.failed"
 
 
 def _already_sent(store: Any, request_id: str, event: str, channel: str, attempt: Any = None) -> bool:
     for row in store.trail(request_id)["events"]:
         details = row.get("details") or {}
         if (
-            row["event_type"] == "NOTIFICATION"
+            row["event_type"] == EventType.NOTIFICATION
             and details.get("event") == event
             and details.get("channel") == channel
             and details.get("attempt") == attempt
@@ -57,7 +55,7 @@ def send_notifications(
     :param attempt: the request attempt the event belongs to (failure events: one per attempt).
     """
     request_id = event["request_id"]
-    failed = event["event"] == FAILED_EVENT
+    failed = event["event"] == NotificationEvent.FAILED
     wanted = notifications.on_failure if failed else notifications.on_success
     sent: list[str] = []
     queue = notifications.queue
@@ -75,7 +73,7 @@ def send_notifications(
             )
             store.record_event(
                 request_id,
-                "NOTIFICATION",
+                EventType.NOTIFICATION,
                 me,
                 {
                     "event": event["event"],
@@ -91,7 +89,7 @@ def send_notifications(
             _mail(notifications.smtp_conn_id, notifications, event, title)
             store.record_event(
                 request_id,
-                "NOTIFICATION",
+                EventType.NOTIFICATION,
                 me,
                 {
                     "event": event["event"],
@@ -104,7 +102,7 @@ def send_notifications(
     if not sent:
         store.record_event(
             request_id,
-            "NOTIFICATION",
+            EventType.NOTIFICATION,
             me,
             {
                 "event": event["event"],
@@ -120,7 +118,7 @@ def send_notifications(
 def _mail(smtp_conn_id: str, notifications: Notifications, event: dict[str, Any], title: str) -> None:
     from airflow.providers.smtp.hooks.smtp import SmtpHook
 
-    failed = event["event"] == FAILED_EVENT
+    failed = event["event"] == NotificationEvent.FAILED
     naming = NamingContext(event["report_id"], event.get("run_date") or "", event["request_id"], title, {})
     try:
         subject = render_header(("[FAILED] " if failed else "") + "{title}: request {request_id}", naming, "")
@@ -202,7 +200,7 @@ class NotifyOperator(BaseOperator):
         )
         row = store.get_request(request_id) or {}
         event = {
-            "event": COMPLETED_EVENT,
+            "event": NotificationEvent.COMPLETED,
             "request_id": self.request["request_id"],
             "report_id": self.definition.id,
             "status": "DISTRIBUTED",
@@ -256,7 +254,7 @@ def notify_failure(context: Context, request_id: str, error: Any, me: Any, store
     row = store.get_request(request_id) or {}
     request = getattr(task, "request", None)
     event = {
-        "event": FAILED_EVENT,
+        "event": NotificationEvent.FAILED,
         "request_id": request_id,
         "report_id": definition.id,
         "status": "FAILED",
@@ -286,7 +284,7 @@ def notify_failure(context: Context, request_id: str, error: Any, me: Any, store
 def _definition_for(dag_id: str) -> ReportDefinition:
     from reporting.loader import load_definitions
 
-    result = load_definitions(only_id=dag_id.removeprefix("report__"))
+    result = load_definitions(only_id=dag_id.removeprefix(DAG_PREFIX))
     if not result.definitions:
         raise LookupError(f"no valid report definition for {dag_id}")
     return result.definitions[0]
