@@ -12,6 +12,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from report_runtime.request_context import actor, jsonable, request_id_of, request_store
 from report_runtime.sending_gate import hold_if_paused
 from reporting.constants import TriggerType
+from reporting.contracts import TargetRecord
 from reporting.definition import InvalidParameters, ReportDefinition
 from reporting.lifecycle import TERMINAL, Status
 from reporting.naming import NamingContext
@@ -101,7 +102,7 @@ class ClaimRequestOperator(BaseOperator):
         )
         return request
 
-    def _check_hosts(self, targets: list[dict[str, Any]]) -> None:
+    def _check_hosts(self, targets: list[TargetRecord]) -> None:
         """Refuse a request's own target whose connection points at a host the policy does not list."""
         allowed = self.definition.distribution_overrides.allowed_hosts
         if not allowed:
@@ -171,8 +172,8 @@ class RunTargetsOperator(BaseOperator):
         super().__init__(**kwargs)
         self.request = request
 
-    def execute(self, context: Context) -> list[dict[str, Any]]:
-        targets: list[dict[str, Any]] = self.request["targets"]
+    def execute(self, context: Context) -> list[TargetRecord]:
+        targets: list[TargetRecord] = self.request["targets"]
         self.log.info(
             "request %s: %d targets: %s",
             self.request["request_id"],
