@@ -14,7 +14,7 @@ from airflow.sdk import Context
 from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
 
 from reporting.definition import RetryPolicy as RetrySettings
-from reporting.errors import engine_error_of
+from reporting.errors import cause_chain, engine_error_of
 
 
 def exception_names(exc: BaseException) -> set[str]:
@@ -24,14 +24,10 @@ def exception_names(exc: BaseException) -> set[str]:
     :param exc: the exception.
     """
     names: set[str] = set()
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        for cls in type(current).__mro__:
+    for link in cause_chain(exc):
+        for cls in type(link).__mro__:
             names.add(cls.__name__)
             names.add(f"{cls.__module__}.{cls.__qualname__}")
-        current = current.__cause__ or current.__context__
     return names
 
 
