@@ -16,7 +16,7 @@ from reporting.contracts import TargetRecord
 from reporting.definition import InvalidParameters, ReportDefinition
 from reporting.lifecycle import TERMINAL, Status
 from reporting.naming import NamingContext
-from reporting.targets import InvalidDistribution, check_rendering, resolve_targets
+from reporting.run_targets import InvalidDistribution, check_rendering, resolve_targets
 
 TRIGGER_TYPES = frozenset(TriggerType)
 _RUN_TYPE_TRIGGERS = {"scheduled": TriggerType.SCHEDULED, "backfill": TriggerType.SCHEDULED}

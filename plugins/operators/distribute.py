@@ -29,7 +29,7 @@ from report_runtime.staging import copy_staged, is_s3, presigned_url
 from reporting.contracts import Artifact, DeliveryOutcome, DeliveryRecord, TargetRecord
 from reporting.definition import EmailTarget, LocalTarget, ReportDefinition, S3Target, SftpTarget, SmbTarget
 from reporting.naming import NamingContext, render_filename, render_header, render_key, render_text
-from reporting.targets import target_from_spec
+from reporting.run_targets import target_from_spec
 
 
 def deliver_local(target: LocalTarget, artifact: Artifact, naming: NamingContext) -> DeliveryOutcome:
