@@ -2,7 +2,7 @@
 
 :func:`retry_args` turns a definition's retry settings into task arguments; :class:`ReportRetryPolicy`
 (the definition's error lists) and :class:`EngineRetryPolicy` (an engine error's own verdict and
-``Retry-After``) decide each failed try.
+``Retry-After``) decide each failed try; :func:`platform_default_args` are the platform DAGs' own.
 """
 
 from __future__ import annotations
@@ -123,6 +123,24 @@ class ReportRetryPolicy(RetryPolicy):
     @classmethod
     def deserialize(cls, data: dict[str, Any]) -> ReportRetryPolicy:
         return cls(data.get("retryable", ()), data.get("non_retryable", ()))
+
+
+def platform_default_args(*, retries: int, retry_delay: timedelta) -> dict[str, Any]:
+    """The default task arguments of the platform's own DAGs (intake, retry, housekeeping).
+
+    Retries back off by doubling up to five minutes; a try may take thirty minutes.
+
+    :param retries: retries per task.
+    :param retry_delay: the wait before the first retry.
+    """
+    return {
+        "owner": "reporting-platform",
+        "retries": retries,
+        "retry_delay": retry_delay,
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=5),
+        "execution_timeout": timedelta(minutes=30),
+    }
 
 
 def retry_args(settings: RetrySettings) -> dict[str, Any]:
