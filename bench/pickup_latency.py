@@ -41,6 +41,7 @@ import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,7 +66,7 @@ for folder in (ROOT / "plugins", ROOT / "dags", ROOT / "tests"):
 
 import psycopg2  # noqa: E402
 
-PG = {
+PG: dict[str, Any] = {
     "host": os.environ.get("REPORTING_TEST_PG_HOST", "127.0.0.1"),
     "port": int(os.environ.get("REPORTING_TEST_PG_PORT", "5432")),
     "user": os.environ.get("REPORTING_TEST_PG_USER", "postgres"),

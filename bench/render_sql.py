@@ -29,6 +29,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 
@@ -38,7 +39,7 @@ sys.path.insert(0, str(ROOT / "plugins"))
 from reporting.sql import bind  # noqa: E402
 
 SQL = ROOT / "include" / "sql" / "bench"
-PG = {
+PG: dict[str, Any] = {
     "host": os.environ.get("REPORTING_TEST_PG_HOST", "127.0.0.1"),
     "port": int(os.environ.get("REPORTING_TEST_PG_PORT", "5432")),
     "user": os.environ.get("REPORTING_TEST_PG_USER", "postgres"),

@@ -30,6 +30,7 @@ import time
 import uuid
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 import yaml
@@ -39,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.noop import SIX_TASKS  # noqa: E402
 
-PG = {
+PG: dict[str, Any] = {
     "host": os.environ.get("REPORTING_TEST_PG_HOST", "127.0.0.1"),
     "port": int(os.environ.get("REPORTING_TEST_PG_PORT", "5432")),
     "user": os.environ.get("REPORTING_TEST_PG_USER", "postgres"),
