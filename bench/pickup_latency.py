@@ -41,31 +41,29 @@ import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[1]
 _HOME = Path(tempfile.mkdtemp(prefix="bench-pickup-home-"))
+for folder in (ROOT / "plugins", ROOT / "dags", ROOT / "tests"):
+    sys.path.insert(0, str(folder))
+
+from support.airflow_home import isolated_airflow_env  # noqa: E402
+
 # Airflow reads its configuration once, on first import: the environment comes first.
 os.environ.update(
     {
-        "AIRFLOW_HOME": str(_HOME),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_HOME / 'airflow.db'}",
+        **isolated_airflow_env(ROOT, _HOME),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-        "AIRFLOW__REPORTING__STAGING_ROOT": (_HOME / "staging").as_uri(),
         # An intake run with nothing to do ends after this long; the next one starts waiting again.
         "AIRFLOW__REPORTING__INTAKE_WAIT_TIMEOUT": "30",
     }
 )
-for folder in (ROOT / "plugins", ROOT / "dags", ROOT / "tests"):
-    sys.path.insert(0, str(folder))
 
 import psycopg2  # noqa: E402
 
-PG = {
+PG: dict[str, Any] = {
     "host": os.environ.get("REPORTING_TEST_PG_HOST", "127.0.0.1"),
     "port": int(os.environ.get("REPORTING_TEST_PG_PORT", "5432")),
     "user": os.environ.get("REPORTING_TEST_PG_USER", "postgres"),

@@ -4,7 +4,7 @@ Creates a throwaway database on the local server (127.0.0.1:5432, user postgres,
 override with REPORTING_TEST_PG_HOST/PORT/USER), fills a table with --rows synthetic sale lines
 (include/sql/bench/create_sales.sql), then renders each (format, row count) in a fresh
 subprocess, as the SQL engine does: a server-side cursor fetched --batch rows at a time, each
-batch written by the renderer (plugins/reporting/renderers.py) before the next is fetched.
+batch written by the renderer (plugins/reporting/render/) before the next is fetched.
 Each case also runs the SQL engine itself ("engine"): ``SqlReportOperator.generate`` on an
 Airflow postgres connection to that database, so the figures hold for the real code path.
 The database is dropped at the end.
@@ -29,6 +29,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 
@@ -38,7 +39,7 @@ sys.path.insert(0, str(ROOT / "plugins"))
 from reporting.sql import bind  # noqa: E402
 
 SQL = ROOT / "include" / "sql" / "bench"
-PG = {
+PG: dict[str, Any] = {
     "host": os.environ.get("REPORTING_TEST_PG_HOST", "127.0.0.1"),
     "port": int(os.environ.get("REPORTING_TEST_PG_PORT", "5432")),
     "user": os.environ.get("REPORTING_TEST_PG_USER", "postgres"),
@@ -178,7 +179,7 @@ def run_one(dsn: dict, kind: str, fmt: str, rows: int, batch: int) -> dict:
     """Render ``rows`` rows to ``fmt`` in a fresh interpreter; return its figures.
 
     :param dsn: psycopg2 connection keywords of the benchmark database.
-    :param kind: ``ours`` (plugins/reporting/renderers.py fed from a cursor), ``engine`` (the SQL
+    :param kind: ``ours`` (plugins/reporting/render/ fed from a cursor), ``engine`` (the SQL
         engine operator's ``generate``) or ``floor`` (the plain library call).
     :param fmt: csv, xlsx or pdf.
     :param rows: how many rows to render.

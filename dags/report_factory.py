@@ -26,13 +26,13 @@ from operators.notify import NotifyOperator
 from report_runtime.callbacks import on_task_failure, on_task_retry
 from report_runtime.retry import retry_args
 from report_runtime.schedules import build_schedule, check_schedule
+from reporting.constants import DAG_PREFIX
 from reporting.definition import ParameterSpec, ReportDefinition
 from reporting.durations import format_duration
 from reporting.loader import DefinitionError, LoadResult, load_definitions, reports_dir, unexpected_problem
 
 log = logging.getLogger(__name__)
 
-DAG_PREFIX = "report__"
 ENGINE_OPERATORS: dict[str, type[ReportEngineOperator]] = {
     "sql": SqlReportOperator,
     "obiee": BiPublisherReportOperator,

@@ -14,15 +14,9 @@ from datetime import UTC, datetime, timedelta
 from airflow.sdk import DAG, conf
 
 from operators.resend import FailStuckRequestsOperator, ResendHeldRequestsOperator
+from report_runtime.retry import platform_default_args
 
-_COMMON = {
-    "owner": "reporting-platform",
-    "retries": 2,
-    "retry_delay": timedelta(seconds=30),
-    "retry_exponential_backoff": 2.0,
-    "max_retry_delay": timedelta(minutes=5),
-    "execution_timeout": timedelta(minutes=30),
-}
+_COMMON = platform_default_args(retries=2, retry_delay=timedelta(seconds=30))
 _START = datetime(2026, 1, 1, tzinfo=UTC)
 
 with DAG(

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from airflow.sdk import DAG, conf
 
 from operators.intake import DispatchRequestsOperator, TakeInRequestsOperator
+from report_runtime.retry import platform_default_args
 from sensors.request_intake import RequestIntakeSensor
 
 INTAKE_DAG_ID = "reporting_request_intake"
@@ -28,14 +29,7 @@ with DAG(
     # The intake must run without anyone switching it on.
     is_paused_upon_creation=False,
     tags=["reporting", "intake"],
-    default_args={
-        "owner": "reporting-platform",
-        "retries": 3,
-        "retry_delay": timedelta(seconds=10),
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": timedelta(minutes=5),
-        "execution_timeout": timedelta(minutes=30),
-    },
+    default_args=platform_default_args(retries=3, retry_delay=timedelta(seconds=10)),
 ) as dag:
     wait = RequestIntakeSensor(
         task_id="wait_for_requests",

@@ -35,6 +35,7 @@ from typing import IO, Any
 import yaml
 
 sys.path.insert(0, str(Path(__file__).absolute().parent))
+sys.path.insert(0, str(Path(__file__).absolute().parents[1] / "plugins"))
 
 from local_env import (
     ADMIN_PASSWORD,
@@ -45,13 +46,13 @@ from local_env import (
     home_of,
     server_env,
 )
+from reporting.constants import DAG_PREFIX, TriggerType
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 # The health endpoint's name for each part that must be up before the DAGs are touched.
 HEALTHY_PARTS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
 ALWAYS_ON_DAGS = ("reports_retry", "reporting_request_intake")
-REPORT_DAG_PREFIX = "report__"
-EXAMPLE_DAG = "report__sales_summary"
+EXAMPLE_DAG = f"{DAG_PREFIX}sales_summary"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 STOP_GRACE_SECONDS = 20
 LOCK_NAME = "local_airflow.lock"
@@ -178,7 +179,7 @@ def _definitions(folder: Path) -> Iterator[tuple[str, set[str]]]:
         except (OSError, yaml.YAMLError):
             continue
         if isinstance(data, dict) and isinstance(data.get("id"), str):
-            yield REPORT_DAG_PREFIX + data["id"], set(conn_ids(data))
+            yield DAG_PREFIX + data["id"], set(conn_ids(data))
 
 
 class LocalAirflow:
@@ -342,7 +343,7 @@ def _banner(stack: LocalAirflow, unpaused: list[str], left: dict[str, str], env_
     :param env_command: the ``make`` command that prints this Airflow's settings.
     """
     url = stack.url
-    conf = {"request_id": "REQ-LOCAL-0001", "trigger_type": "API", "parameters": {"region": "EMEA"}}
+    conf = {"request_id": "REQ-LOCAL-0001", "trigger_type": TriggerType.API, "parameters": {"region": "EMEA"}}
     lines = [
         "",
         f"Airflow is running: {url}  (login admin / admin)",

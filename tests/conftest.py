@@ -20,22 +20,14 @@ TESTS = ROOT / "tests"
 SUITE_MARKERS = {"unit": "unit", "dags": "unit", "integration": "integration", "e2e": "e2e"}
 _HOME = Path(tempfile.mkdtemp(prefix="reporting-airflow-home-"))
 
-os.environ.update(
-    {
-        "AIRFLOW_HOME": str(_HOME),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_HOME / 'airflow.db'}",
-        "AIRFLOW__REPORTING__STAGING_ROOT": (_HOME / "staging").as_uri(),
-        "REPORTING_OUTPUT_DIR": str(_HOME / "output"),
-    }
-)
 # plugins/ and dags/ as Airflow puts them on sys.path; tests/ for the shared stand-ins in tests/support.
 for folder in (ROOT / "plugins", ROOT / "dags", ROOT / "tests"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
+
+from support.airflow_home import isolated_airflow_env  # noqa: E402
+
+os.environ.update({**isolated_airflow_env(ROOT, _HOME), "REPORTING_OUTPUT_DIR": str(_HOME / "output")})
 
 
 @pytest.fixture(scope="session")

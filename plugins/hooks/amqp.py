@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from contextlib import closing
 from typing import Any
 
@@ -50,7 +51,7 @@ class RabbitMQHook(BaseHook):
         exchange_type: str,
         routing_key: str,
         bindings: dict[str, str],
-        body: dict[str, Any],
+        body: Mapping[str, Any],
         message_id: str,
     ) -> None:
         """Declare the durable exchange and queues, bind them, and publish one persistent message.

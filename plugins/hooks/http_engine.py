@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -35,6 +36,20 @@ class _HttpAnswer(Protocol):
 
 
 _Answer = TypeVar("_Answer", bound=_HttpAnswer)
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """Where one asynchronous engine job stands (a MIDAS job, a Power BI export).
+
+    :param status: the engine's own word for it.
+    :param done: whether the document is ready to download.
+    :param retry_after: seconds the engine asks us to wait before asking again.
+    """
+
+    status: str
+    done: bool
+    retry_after: float | None
 
 
 def base_url(host: str | None, port: int | None, extra: dict[str, Any]) -> str:

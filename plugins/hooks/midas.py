@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from hooks.http_engine import CHUNK, HttpEngineHook
+from hooks.http_engine import CHUNK, HttpEngineHook, JobStatus
 from reporting.engine_errors import EngineJobFailed, EngineResponseError, EngineTransferError, parse_retry_after
 from reporting.render import RenderResult
 
@@ -17,21 +17,13 @@ JOBS = "/api/v1/jobs"
 
 
 @dataclass(frozen=True)
-class JobState:
-    """Where one MIDAS job stands.
+class JobState(JobStatus):
+    """Where one MIDAS job stands: QUEUED, RUNNING or SUCCEEDED (FAILED and CANCELLED raise instead).
 
-    :param status: QUEUED, RUNNING or SUCCEEDED (FAILED and CANCELLED raise instead).
-    :param retry_after: seconds MIDAS asks us to wait before asking again.
     :param result: the result's ``content_type``, ``bytes`` and ``sha256`` once SUCCEEDED.
     """
 
-    status: str
-    retry_after: float | None
-    result: dict[str, Any] | None
-
-    @property
-    def done(self) -> bool:
-        return self.status == "SUCCEEDED"
+    result: dict[str, Any] | None = None
 
 
 def job_state(job_id: str, body: Mapping[str, Any], retry_after_header: str | None) -> JobState:
@@ -50,7 +42,9 @@ def job_state(job_id: str, body: Mapping[str, Any], retry_after_header: str | No
         )
     if status not in ("QUEUED", "RUNNING", "SUCCEEDED"):
         raise EngineResponseError("midas", f"job {job_id} has an unknown status {status!r}")
-    return JobState(status, parse_retry_after(retry_after_header), body.get("result"))
+    return JobState(
+        status, done=status == "SUCCEEDED", retry_after=parse_retry_after(retry_after_header), result=body.get("result")
+    )
 
 
 class MidasHook(HttpEngineHook):

@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from hooks.http_engine import CHUNK, HttpEngineHook
+from hooks.http_engine import CHUNK, HttpEngineHook, JobStatus
 from reporting.engine_errors import EngineJobFailed, EngineResponseError, parse_retry_after
 from reporting.render import RenderResult
 
@@ -37,21 +37,13 @@ def export_body(format_name: str, parameters: Mapping[str, str]) -> dict[str, An
 
 
 @dataclass(frozen=True)
-class ExportState:
-    """Where one export stands.
+class ExportState(JobStatus):
+    """Where one export stands: NotStarted, Running or Succeeded (Failed raises instead).
 
-    :param status: NotStarted, Running or Succeeded (Failed raises instead).
     :param percent: percentComplete.
-    :param retry_after: seconds the service asks us to wait before asking again.
     """
 
-    status: str
-    percent: int
-    retry_after: float | None
-
-    @property
-    def done(self) -> bool:
-        return self.status == "Succeeded"
+    percent: int = 0
 
 
 def export_state(export_id: str, body: Mapping[str, Any], retry_after_header: str | None) -> ExportState:
@@ -74,7 +66,9 @@ def export_state(export_id: str, body: Mapping[str, Any], retry_after_header: st
         )
     if status not in ("NotStarted", "Running", "Succeeded"):
         raise EngineResponseError("powerbi", f"export {export_id} has an unknown status {status!r}")
-    return ExportState(status, int(body.get("percentComplete") or 0), retry_after)
+    return ExportState(
+        status, done=status == "Succeeded", retry_after=retry_after, percent=int(body.get("percentComplete") or 0)
+    )
 
 
 class PowerBiHook(HttpEngineHook):

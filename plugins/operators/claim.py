@@ -11,13 +11,15 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from report_runtime.request_context import actor, jsonable, request_id_of, request_store
 from report_runtime.sending_gate import hold_if_paused
+from reporting.constants import TriggerType
+from reporting.contracts import TargetRecord
 from reporting.definition import InvalidParameters, ReportDefinition
 from reporting.lifecycle import TERMINAL, Status
 from reporting.naming import NamingContext
-from reporting.targets import InvalidDistribution, check_rendering, resolve_targets
+from reporting.run_targets import InvalidDistribution, check_rendering, resolve_targets
 
-TRIGGER_TYPES = frozenset({"ADHOC", "SCHEDULED", "MANUAL", "API", "RETRY"})
-_RUN_TYPE_TRIGGERS = {"scheduled": "SCHEDULED", "backfill": "SCHEDULED"}
+TRIGGER_TYPES = frozenset(TriggerType)
+_RUN_TYPE_TRIGGERS = {"scheduled": TriggerType.SCHEDULED, "backfill": TriggerType.SCHEDULED}
 _CLAIMABLE = (Status.PENDING, Status.HELD, Status.FAILED)
 
 
@@ -100,7 +102,7 @@ class ClaimRequestOperator(BaseOperator):
         )
         return request
 
-    def _check_hosts(self, targets: list[dict[str, Any]]) -> None:
+    def _check_hosts(self, targets: list[TargetRecord]) -> None:
         """Refuse a request's own target whose connection points at a host the policy does not list."""
         allowed = self.definition.distribution_overrides.allowed_hosts
         if not allowed:
@@ -146,7 +148,7 @@ class ClaimRequestOperator(BaseOperator):
                 )
             return given
         run_type = str(getattr(dag_run.run_type, "value", dag_run.run_type))
-        return _RUN_TYPE_TRIGGERS.get(run_type, "MANUAL")
+        return str(_RUN_TYPE_TRIGGERS.get(run_type, TriggerType.MANUAL))
 
     def _run_date(self, context: Context) -> date:
         """The business date of the run, read in the report's schedule time zone."""
@@ -170,8 +172,8 @@ class RunTargetsOperator(BaseOperator):
         super().__init__(**kwargs)
         self.request = request
 
-    def execute(self, context: Context) -> list[dict[str, Any]]:
-        targets: list[dict[str, Any]] = self.request["targets"]
+    def execute(self, context: Context) -> list[TargetRecord]:
+        targets: list[TargetRecord] = self.request["targets"]
         self.log.info(
             "request %s: %d targets: %s",
             self.request["request_id"],

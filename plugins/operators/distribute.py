@@ -26,12 +26,13 @@ from report_runtime.files import partial_name, remove_leftovers, written_then_re
 from report_runtime.request_context import actor, request_store
 from report_runtime.sending_gate import hold_if_paused
 from report_runtime.staging import copy_staged, is_s3, presigned_url
+from reporting.contracts import Artifact, DeliveryOutcome, DeliveryRecord, TargetRecord
 from reporting.definition import EmailTarget, LocalTarget, ReportDefinition, S3Target, SftpTarget, SmbTarget
 from reporting.naming import NamingContext, render_filename, render_header, render_key, render_text
-from reporting.targets import target_from_spec
+from reporting.run_targets import target_from_spec
 
 
-def deliver_local(target: LocalTarget, artifact: dict[str, Any], naming: NamingContext) -> dict[str, Any]:
+def deliver_local(target: LocalTarget, artifact: Artifact, naming: NamingContext) -> DeliveryOutcome:
     """Copy one artifact into a local/NAS folder atomically: write a temporary name, then rename.
 
     A crash mid-copy leaves only the hidden temporary file, never a partial file under the
@@ -49,14 +50,14 @@ def deliver_local(target: LocalTarget, artifact: dict[str, Any], naming: NamingC
     return {"location": str(final), "bytes": size, "sha256": digest}
 
 
-def _local_copy(artifact: dict[str, Any], folder: str, name: str) -> tuple[Path, int, str]:
+def _local_copy(artifact: Artifact, folder: str, name: str) -> tuple[Path, int, str]:
     """Copy a staged artifact into a private folder, checked against the staged checksum."""
     local = Path(folder) / name
     size, digest = copy_staged(artifact["uri"], local, expect_sha256=artifact["sha256"])
     return local, size, digest
 
 
-def deliver_s3(target: S3Target, artifact: dict[str, Any], naming: NamingContext) -> dict[str, Any]:
+def deliver_s3(target: S3Target, artifact: Artifact, naming: NamingContext) -> DeliveryOutcome:
     """Put one artifact under its final key with its SHA-256 in the metadata; skip an identical object.
 
     A PUT (single or multipart) becomes visible only when complete, so a reader never sees a
@@ -110,7 +111,7 @@ class _Upload:
 
 
 @contextmanager
-def _upload(artifact: dict[str, Any], naming: NamingContext, filename: str, directory: str) -> Iterator[_Upload]:
+def _upload(artifact: Artifact, naming: NamingContext, filename: str, directory: str) -> Iterator[_Upload]:
     """Render the remote names and copy the artifact into a private folder (checked against its checksum)."""
     name = render_filename(filename, naming, artifact["format"])
     with tempfile.TemporaryDirectory(prefix="deliver-") as folder:
@@ -125,7 +126,7 @@ def _upload(artifact: dict[str, Any], naming: NamingContext, filename: str, dire
         )
 
 
-def deliver_sftp(target: SftpTarget, artifact: dict[str, Any], naming: NamingContext) -> dict[str, Any]:
+def deliver_sftp(target: SftpTarget, artifact: Artifact, naming: NamingContext) -> DeliveryOutcome:
     """Upload one artifact over SFTP to a temporary name, check its size, and rename it into place.
 
     The rename is the POSIX one (OpenSSH's ``posix-rename@openssh.com``), which replaces an
@@ -155,7 +156,7 @@ def deliver_sftp(target: SftpTarget, artifact: dict[str, Any], naming: NamingCon
     return {"location": f"sftp://{hook.remote_host}{up.final}", "bytes": up.size, "sha256": up.sha256}
 
 
-def deliver_smb(target: SmbTarget, artifact: dict[str, Any], naming: NamingContext) -> dict[str, Any]:
+def deliver_smb(target: SmbTarget, artifact: Artifact, naming: NamingContext) -> DeliveryOutcome:
     """Write one artifact to an SMB share under a temporary name, then replace the final name with it.
 
     :param target: the SMB target.
@@ -186,8 +187,8 @@ def deliver_smb(target: SmbTarget, artifact: dict[str, Any], naming: NamingConte
 
 
 def deliver_email(
-    target: EmailTarget, artifacts: list[dict[str, Any]], naming: NamingContext, target_key: str
-) -> list[dict[str, Any]]:
+    target: EmailTarget, artifacts: list[Artifact], naming: NamingContext, target_key: str
+) -> list[DeliveryOutcome]:
     """Send one message with the artifacts attached, or linked when they are too big (or asked to).
 
     Links are presigned S3 URLs when staging is S3 (valid for ``link_expiry``); with local
@@ -206,7 +207,8 @@ def deliver_email(
     total = sum(a["bytes"] for a in artifacts)
     attach = target.mode == "attach" and total <= target.max_attachment_bytes
     with tempfile.TemporaryDirectory(prefix="deliver-email-") as folder:
-        files, outcomes = [], []
+        files: list[str] = []
+        outcomes: list[DeliveryOutcome] = []
         links = []
         for artifact in artifacts:
             name = render_filename(
@@ -244,14 +246,14 @@ def deliver_email(
     return outcomes
 
 
-def _link(artifact: dict[str, Any], target: EmailTarget) -> str:
+def _link(artifact: Artifact, target: EmailTarget) -> str:
     uri: str = artifact["uri"]
     if is_s3(uri):
         return presigned_url(uri, int(target.link_expiry.total_seconds()))
     return uri
 
 
-def _check_names(spec: Any, artifacts: list[dict[str, Any]], naming: NamingContext) -> None:
+def _check_names(spec: Any, artifacts: list[Artifact], naming: NamingContext) -> None:
     """Render every name the delivery will use, so a bad one fails before anything is sent."""
     if isinstance(spec, LocalTarget):
         spec.resolved_path(os.environ)
@@ -269,7 +271,7 @@ def _quietly(action: Callable[[], Any]) -> None:
         action()
 
 
-DELIVERERS: dict[str, Callable[[Any, dict[str, Any], NamingContext], dict[str, Any]]] = {
+DELIVERERS: dict[str, Callable[[Any, Artifact, NamingContext], DeliveryOutcome]] = {
     "local": deliver_local,
     "s3": deliver_s3,
     "sftp": deliver_sftp,
@@ -295,7 +297,7 @@ class DistributeOperator(BaseOperator):
     ui_color = "#e8f5e9"
 
     def __init__(
-        self, *, definition: ReportDefinition, request: Any, artifacts: Any, target: dict[str, Any], **kwargs: Any
+        self, *, definition: ReportDefinition, request: Any, artifacts: Any, target: TargetRecord, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
         self.definition = definition
@@ -303,7 +305,7 @@ class DistributeOperator(BaseOperator):
         self.artifacts = artifacts
         self.target = target
 
-    def execute(self, context: Context) -> list[dict[str, Any]]:
+    def execute(self, context: Context) -> list[DeliveryRecord]:
         hold_if_paused(context, self.request["request_id"])
         spec = target_from_spec(self.target["spec"])
         key = self.target["key"]
@@ -312,8 +314,8 @@ class DistributeOperator(BaseOperator):
         request_id = self.request["request_id"]
         store = request_store()
         me = actor(context)
-        outcomes: dict[str, dict[str, Any]] = {}
-        pending = []
+        outcomes: dict[str, DeliveryOutcome] = {}
+        pending: list[Artifact] = []
         for artifact in self.artifacts:
             if artifact["format"] not in wanted:
                 continue
@@ -375,7 +377,7 @@ class DistributeOperator(BaseOperator):
         ]
 
     def _record(
-        self, store: Any, me: Any, request_id: str, key: str, artifact: dict[str, Any], outcome: dict[str, Any]
+        self, store: Any, me: Any, request_id: str, key: str, artifact: Artifact, outcome: DeliveryOutcome
     ) -> None:
         store.record_delivery(
             request_id,

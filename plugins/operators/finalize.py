@@ -9,6 +9,7 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 
 from report_runtime.request_context import actor, request_store
+from reporting.constants import EventType, TriggerType
 from reporting.lifecycle import Status
 
 
@@ -39,9 +40,9 @@ class FinalizeOperator(BaseOperator):
         )
         if not moved:
             self.log.info("request %s: was not DISTRIBUTED; its status is left alone", self.request["request_id"])
-        elif self.request.get("trigger_type") == "RETRY":
+        elif self.request.get("trigger_type") == TriggerType.RETRY:
             # The seeds' RETRIED: a held request that the retry DAG re-sent has gone through.
-            store.record_event(self.request["request_id"], "RETRY", me, {"result": "RETRIED"})
+            store.record_event(self.request["request_id"], EventType.RETRY, me, {"result": "RETRIED"})
         summary = {
             "request_id": self.request["request_id"],
             "status": "COMPLETED",

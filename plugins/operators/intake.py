@@ -9,13 +9,12 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 
 from report_runtime.request_context import actor, jsonable, request_store
+from reporting.constants import ADHOC_RUN_PREFIX, Component, TriggerType
 from reporting.errors import ErrorInfo
 from reporting.lifecycle import Status
 from reporting.loader import load_definitions
 from reporting.request_check import RequestRejected, check_request
 
-DAG_PREFIX = "report__"
-RUN_PREFIX = "adhoc__"
 _SAFE_RUN_ID = re.compile(r"^[A-Za-z0-9_.~:+\-]{1,200}$")
 _RUN_NAMESPACE = uuid.UUID("0b5c8d5e-3f7a-4c55-b0a9-2f9d1f6a7c11")
 
@@ -26,9 +25,9 @@ def run_id_for_request(request_id: str) -> str:
     :param request_id: the request's id (any text a worktable allows).
     """
     if _SAFE_RUN_ID.match(request_id):
-        return f"{RUN_PREFIX}{request_id}"
+        return f"{ADHOC_RUN_PREFIX}{request_id}"
     # Ids Airflow would refuse in a run id get a stable stand-in instead.
-    return f"{RUN_PREFIX}{uuid.uuid5(_RUN_NAMESPACE, request_id)}"
+    return f"{ADHOC_RUN_PREFIX}{uuid.uuid5(_RUN_NAMESPACE, request_id)}"
 
 
 class DagRunAlreadyExists(Exception):
@@ -69,7 +68,7 @@ class TakeInRequestsOperator(BaseOperator):
     ui_color = "#e0f2f1"
 
     def execute(self, context: Context) -> int:
-        taken = request_store().take_in_new_requests(actor(context, "INTAKE"))
+        taken = request_store().take_in_new_requests(actor(context, Component.INTAKE))
         self.log.info("took in %d new request(s)", taken)
         return taken
 
@@ -89,7 +88,7 @@ class DispatchRequestsOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, list[str]]:
         store = request_store()
-        me = actor(context, "INTAKE")
+        me = actor(context, Component.INTAKE)
         definitions = {d.id: d for d in load_definitions().definitions}
         outcome: dict[str, list[str]] = {"triggered": [], "invalid": [], "skipped": []}
         for row in store.open_intake_queue():
@@ -111,7 +110,7 @@ class DispatchRequestsOperator(BaseOperator):
                 "parameters": jsonable(checked.parameters),
                 "distribution": checked.distribution,
                 "priority": row["priority"],
-                "trigger_type": "ADHOC",
+                "trigger_type": TriggerType.ADHOC,
                 "requested_by": row["requested_by"],
             }
             try:

@@ -19,19 +19,27 @@ from airflow.sdk import BaseOperator, Context
 
 from report_runtime.request_context import actor, request_store
 from report_runtime.sending_gate import hold_if_paused
+from reporting.constants import DAG_PREFIX, EventType, NotificationEvent
+from reporting.contracts import (
+    Artifact,
+    CompletedEvent,
+    DeliveryRecord,
+    EventError,
+    FailedEvent,
+    ReportEvent,
+    artifact_summary,
+)
 from reporting.definition import Notifications, ReportDefinition
+from reporting.errors import ErrorInfo
 from reporting.lifecycle import Status
 from reporting.naming import NamingContext, TemplateError, render_header
-
-COMPLETED_EVENT = "report.completed"
-FAILED_EVENT = "report.failed"
 
 
 def _already_sent(store: Any, request_id: str, event: str, channel: str, attempt: Any = None) -> bool:
     for row in store.trail(request_id)["events"]:
         details = row.get("details") or {}
         if (
-            row["event_type"] == "NOTIFICATION"
+            row["event_type"] == EventType.NOTIFICATION
             and details.get("event") == event
             and details.get("channel") == channel
             and details.get("attempt") == attempt
@@ -41,7 +49,7 @@ def _already_sent(store: Any, request_id: str, event: str, channel: str, attempt
 
 
 def send_notifications(
-    notifications: Notifications, event: dict[str, Any], *, title: str, store: Any, me: Any, attempt: Any = None
+    notifications: Notifications, event: ReportEvent, *, title: str, store: Any, me: Any, attempt: Any = None
 ) -> list[str]:
     """Send one event on every configured channel not yet used for it; return the channels used.
 
@@ -57,7 +65,7 @@ def send_notifications(
     :param attempt: the request attempt the event belongs to (failure events: one per attempt).
     """
     request_id = event["request_id"]
-    failed = event["event"] == FAILED_EVENT
+    failed = event["event"] == NotificationEvent.FAILED
     wanted = notifications.on_failure if failed else notifications.on_success
     sent: list[str] = []
     queue = notifications.queue
@@ -75,7 +83,7 @@ def send_notifications(
             )
             store.record_event(
                 request_id,
-                "NOTIFICATION",
+                EventType.NOTIFICATION,
                 me,
                 {
                     "event": event["event"],
@@ -91,7 +99,7 @@ def send_notifications(
             _mail(notifications.smtp_conn_id, notifications, event, title)
             store.record_event(
                 request_id,
-                "NOTIFICATION",
+                EventType.NOTIFICATION,
                 me,
                 {
                     "event": event["event"],
@@ -104,7 +112,7 @@ def send_notifications(
     if not sent:
         store.record_event(
             request_id,
-            "NOTIFICATION",
+            EventType.NOTIFICATION,
             me,
             {
                 "event": event["event"],
@@ -117,25 +125,25 @@ def send_notifications(
     return sent
 
 
-def _mail(smtp_conn_id: str, notifications: Notifications, event: dict[str, Any], title: str) -> None:
+def _mail(smtp_conn_id: str, notifications: Notifications, event: ReportEvent, title: str) -> None:
     from airflow.providers.smtp.hooks.smtp import SmtpHook
 
-    failed = event["event"] == FAILED_EVENT
-    naming = NamingContext(event["report_id"], event.get("run_date") or "", event["request_id"], title, {})
+    failed = event["event"] == NotificationEvent.FAILED
+    naming = NamingContext(event["report_id"], event["run_date"] or "", event["request_id"], title, {})
     try:
         subject = render_header(("[FAILED] " if failed else "") + "{title}: request {request_id}", naming, "")
     except TemplateError:
         subject = f"{'[FAILED] ' if failed else ''}report {event['report_id']}: request {event['request_id']}"
-    if failed:
+    if event["event"] == NotificationEvent.FAILED:
         body = (
             f"<p>Request <b>{escape(event['request_id'])}</b> of report {escape(event['report_id'])} failed "
-            f"in <b>{escape(str(event.get('failed_task')))}</b>.</p>"
-            f"<p>{escape(str(event.get('error', {}).get('message', '')))}</p>"
+            f"in <b>{escape(event['failed_task'])}</b>.</p>"
+            f"<p>{escape(event['error']['message'])}</p>"
         )
     else:
         rows = "".join(
             f"<li>{escape(d['format'])} &rarr; {escape(d['target'])}: {escape(d['location'])}</li>"
-            for d in event.get("deliveries", [])
+            for d in event["deliveries"]
         )
         body = (
             f"<p>Request <b>{escape(event['request_id'])}</b> of report {escape(event['report_id'])} "
@@ -150,7 +158,7 @@ def _mail(smtp_conn_id: str, notifications: Notifications, event: dict[str, Any]
         )
 
 
-def flatten(deliveries: Any) -> list[dict[str, Any]]:
+def flatten(deliveries: Any) -> list[DeliveryRecord]:
     """Flatten the mapped distribute task's results (one list per target) into one list.
 
     :param deliveries: the lazy sequence of per-target delivery lists.
@@ -185,7 +193,7 @@ class NotifyOperator(BaseOperator):
         self.artifacts = artifacts
         self.deliveries = deliveries
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def execute(self, context: Context) -> CompletedEvent:
         hold_if_paused(context, self.request["request_id"])
         dag_run = context["dag_run"]
         deliveries = flatten(self.deliveries)
@@ -201,26 +209,14 @@ class NotifyOperator(BaseOperator):
             details={"targets": sorted({d["target"] for d in deliveries}), "files": len(deliveries)},
         )
         row = store.get_request(request_id) or {}
-        event = {
-            "event": COMPLETED_EVENT,
-            "request_id": self.request["request_id"],
-            "report_id": self.definition.id,
-            "status": "DISTRIBUTED",
-            "run_date": self.request["run_date"],
-            "attempt": row.get("attempt"),
-            "trigger_type": self.request["trigger_type"],
-            "parameters": self.request["parameters"],
-            "artifacts": [{k: a[k] for k in ("format", "uri", "rows", "bytes", "sha256")} for a in self.artifacts],
-            "targets": sorted({d["target"] for d in deliveries}),
-            "deliveries": deliveries,
-            "recipients": self.definition.notifications.emails if self.definition.notifications.on_success else [],
-            "timings": {
-                "requested_at": _iso(row.get("requested_at")),
-                "claimed_at": _iso(row.get("processed_at")),
-                "run_started_at": _iso(getattr(dag_run, "start_date", None)),
-                "notified_at": datetime.now(UTC).isoformat(),
-            },
-        }
+        event = completed_event(
+            self.definition,
+            self.request,
+            row,
+            artifacts=self.artifacts,
+            deliveries=deliveries,
+            run_started_at=getattr(dag_run, "start_date", None),
+        )
         self.log.info("request %s: completion event %s", request_id, json.dumps(event, default=str))
         channels = send_notifications(
             self.definition.notifications, event, title=self.definition.title, store=store, me=me
@@ -237,7 +233,95 @@ def _iso(moment: Any) -> str | None:
     return str(moment.isoformat())
 
 
-def notify_failure(context: Context, request_id: str, error: Any, me: Any, store: Any) -> list[str]:
+def completed_event(
+    definition: ReportDefinition,
+    request: dict[str, Any],
+    row: dict[str, Any],
+    *,
+    artifacts: list[Artifact],
+    deliveries: list[DeliveryRecord],
+    run_started_at: Any,
+) -> CompletedEvent:
+    """The ``report.completed`` event of a run whose files were all delivered.
+
+    :param definition: the report definition.
+    :param request: the claimed request (the claim task's XCom).
+    :param row: the request's row in the store (attempt, when it was asked for and claimed).
+    :param artifacts: the generated files (the generate task's XCom).
+    :param deliveries: every delivered file.
+    :param run_started_at: when the DAG run started.
+    """
+    return {
+        "event": NotificationEvent.COMPLETED,
+        "request_id": request["request_id"],
+        "report_id": definition.id,
+        "status": "DISTRIBUTED",
+        "run_date": request["run_date"],
+        "attempt": row.get("attempt"),
+        "trigger_type": request["trigger_type"],
+        "parameters": request["parameters"],
+        "artifacts": [artifact_summary(a) for a in artifacts],
+        "targets": sorted({d["target"] for d in deliveries}),
+        "deliveries": deliveries,
+        "recipients": definition.notifications.emails if definition.notifications.on_success else [],
+        "timings": {
+            "requested_at": _iso(row.get("requested_at")),
+            "claimed_at": _iso(row.get("processed_at")),
+            "run_started_at": _iso(run_started_at),
+            "notified_at": datetime.now(UTC).isoformat(),
+        },
+    }
+
+
+def failed_event(
+    definition: ReportDefinition,
+    request_id: str,
+    row: dict[str, Any],
+    *,
+    run_date: str | None,
+    failed_task: str,
+    target: str | None,
+    error: ErrorInfo,
+    retries: int,
+) -> FailedEvent:
+    """The ``report.failed`` event of a request that failed for good.
+
+    :param definition: the report definition.
+    :param request_id: the request.
+    :param row: the request's row in the store (attempt, when it was asked for and claimed).
+    :param run_date: the run's business date, when the failed task knew it.
+    :param failed_task: the id of the task that failed.
+    :param target: the key of the target being delivered to, when a delivery failed.
+    :param error: the classified error.
+    :param retries: how many retries the failed task had.
+    """
+    classified: EventError = {
+        "code": error.code,
+        "class": error.error_class,
+        "message": error.message,
+        "retry_eligible": error.retry_eligible,
+    }
+    return {
+        "event": NotificationEvent.FAILED,
+        "request_id": request_id,
+        "report_id": definition.id,
+        "status": "FAILED",
+        "attempt": row.get("attempt"),
+        "run_date": run_date,
+        "failed_task": failed_task,
+        "target": target,
+        "error": classified,
+        "retries": retries,
+        "recipients": definition.notifications.emails if definition.notifications.on_failure else [],
+        "timings": {
+            "requested_at": _iso(row.get("requested_at")),
+            "claimed_at": _iso(row.get("processed_at")),
+            "failed_at": datetime.now(UTC).isoformat(),
+        },
+    }
+
+
+def notify_failure(context: Context, request_id: str, error: ErrorInfo, me: Any, store: Any) -> list[str]:
     """Send the failure event (dead-letter queue) and the failure e-mail of a request that just failed for good.
 
     Called from the task failure callback, which Airflow runs only after the last retry, and
@@ -255,29 +339,16 @@ def notify_failure(context: Context, request_id: str, error: Any, me: Any, store
     target = getattr(task, "target", None)
     row = store.get_request(request_id) or {}
     request = getattr(task, "request", None)
-    event = {
-        "event": FAILED_EVENT,
-        "request_id": request_id,
-        "report_id": definition.id,
-        "status": "FAILED",
-        "attempt": row.get("attempt"),
-        "run_date": request.get("run_date") if isinstance(request, dict) else None,
-        "failed_task": me.task_id,
-        "target": target.get("key") if isinstance(target, dict) else None,
-        "error": {
-            "code": error.code,
-            "class": error.error_class,
-            "message": error.message,
-            "retry_eligible": error.retry_eligible,
-        },
-        "retries": max((me.try_number or 1) - 1, 0),
-        "recipients": definition.notifications.emails if definition.notifications.on_failure else [],
-        "timings": {
-            "requested_at": _iso(row.get("requested_at")),
-            "claimed_at": _iso(row.get("processed_at")),
-            "failed_at": datetime.now(UTC).isoformat(),
-        },
-    }
+    event = failed_event(
+        definition,
+        request_id,
+        row,
+        run_date=request.get("run_date") if isinstance(request, dict) else None,
+        failed_task=str(me.task_id),
+        target=target.get("key") if isinstance(target, dict) else None,
+        error=error,
+        retries=max((me.try_number or 1) - 1, 0),
+    )
     return send_notifications(
         definition.notifications, event, title=definition.title, store=store, me=me, attempt=row.get("attempt")
     )
@@ -286,7 +357,7 @@ def notify_failure(context: Context, request_id: str, error: Any, me: Any, store
 def _definition_for(dag_id: str) -> ReportDefinition:
     from reporting.loader import load_definitions
 
-    result = load_definitions(only_id=dag_id.removeprefix("report__"))
+    result = load_definitions(only_id=dag_id.removeprefix(DAG_PREFIX))
     if not result.definitions:
         raise LookupError(f"no valid report definition for {dag_id}")
     return result.definitions[0]

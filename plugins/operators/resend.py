@@ -13,6 +13,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 from operators.intake import DagRunAlreadyExists, trigger_dag_run
 from report_runtime.request_context import actor, request_store
 from report_runtime.sending_gate import SEND_REPORTS_VARIABLE, sending_enabled
+from reporting.constants import DAG_PREFIX, Component, EventType, TriggerType
 from reporting.errors import ErrorInfo
 from reporting.lifecycle import Status
 
@@ -45,7 +46,7 @@ class ResendHeldRequestsOperator(BaseOperator):
                 f"set it to true, then run this DAG again"
             )
         store = request_store()
-        me = actor(context, "ORCHESTRATOR")
+        me = actor(context, Component.ORCHESTRATOR)
         session = context["dag_run"].run_id
         kept: dict[tuple[str, str], str] = {}
         outcome: dict[str, list[str]] = {"resent": [], "duplicate": []}
@@ -69,14 +70,14 @@ class ResendHeldRequestsOperator(BaseOperator):
                 "parameters": row["parameters"] or {},
                 "distribution": row["distribution_overrides"],
                 "priority": row["priority"],
-                "trigger_type": "RETRY",
+                "trigger_type": TriggerType.RETRY,
                 "requested_by": row["requested_by"],
             }
             try:
-                trigger_dag_run(f"report__{row['report_id']}", run_id, conf)
+                trigger_dag_run(f"{DAG_PREFIX}{row['report_id']}", run_id, conf)
             except DagRunAlreadyExists:
                 self.log.info("request %s: retry run %s already exists", request_id, run_id)
-            store.record_event(request_id, "RETRY", me, {"retry_run_id": run_id, "retry_session": session})
+            store.record_event(request_id, EventType.RETRY, me, {"retry_run_id": run_id, "retry_session": session})
             outcome["resent"].append(request_id)
         self.log.info("re-sent %d held request(s), %d duplicate(s)", len(outcome["resent"]), len(outcome["duplicate"]))
         return outcome
@@ -99,7 +100,7 @@ class FailStuckRequestsOperator(BaseOperator):
 
     def execute(self, context: Context) -> list[str]:
         store = request_store()
-        me = actor(context, "ORCHESTRATOR")
+        me = actor(context, Component.ORCHESTRATOR)
         before = datetime.now(UTC) - self.working_timeout
         failed = []
         for row in store.stuck_requests(before):

@@ -11,6 +11,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from operators.notify import notify_failure
 from report_runtime.request_context import actor, request_id_of, request_store
 from report_runtime.sending_gate import SEND_REPORTS_VARIABLE, pause_sending
+from reporting.constants import EventType
 from reporting.errors import classify
 from reporting.lifecycle import TERMINAL, Status
 
@@ -44,7 +45,7 @@ def on_task_retry(context: Context) -> None:
         me = actor(context)
         request_store().record_event(
             request_id,
-            "RETRY",
+            EventType.RETRY,
             me,
             {"task": me.task_id, "try_number": me.try_number, "error_code": error.code, "error": error.message},
         )

@@ -9,17 +9,18 @@ from typing import Any
 from airflow.sdk import Context, conf
 
 from hooks.request_store import Actor, RequestStoreHook
+from reporting.constants import Component
 
 # Fixed namespace: the same DAG run always maps to the same request id, so a cleared or
 # re-run task refers to the same request instead of inventing a second one.
 REQUEST_NAMESPACE = uuid.UUID("7f1c1d1e-55a4-4c1f-9d0f-6d1b0c2a9e41")
 
 COMPONENTS = {
-    "claim": "ORCHESTRATOR",
-    "generate": "ENGINE",
-    "distribute": "DISTRIBUTOR",
-    "notify": "NOTIFIER",
-    "finalize": "ORCHESTRATOR",
+    "claim": Component.ORCHESTRATOR,
+    "generate": Component.ENGINE,
+    "distribute": Component.DISTRIBUTOR,
+    "notify": Component.NOTIFIER,
+    "finalize": Component.ORCHESTRATOR,
 }
 
 
@@ -55,7 +56,7 @@ def request_store() -> RequestStoreHook:
     return RequestStoreHook(request_store_conn_id=conn_id)
 
 
-def actor(context: Context, component: str | None = None) -> Actor:
+def actor(context: Context, component: Component | None = None) -> Actor:
     """The audit identity of the running task: component, run, task and try.
 
     :param context: the task context.
@@ -63,7 +64,7 @@ def actor(context: Context, component: str | None = None) -> Actor:
     """
     ti = context["ti"]
     return Actor(
-        component=component or COMPONENTS.get(ti.task_id, "ORCHESTRATOR"),
+        component=component or COMPONENTS.get(ti.task_id, Component.ORCHESTRATOR),
         dag_run_id=context["dag_run"].run_id,
         task_id=ti.task_id,
         try_number=ti.try_number,

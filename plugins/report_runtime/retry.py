@@ -2,7 +2,7 @@
 
 :func:`retry_args` turns a definition's retry settings into task arguments; :class:`ReportRetryPolicy`
 (the definition's error lists) and :class:`EngineRetryPolicy` (an engine error's own verdict and
-``Retry-After``) decide each failed try.
+``Retry-After``) decide each failed try; :func:`platform_default_args` are the platform DAGs' own.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from airflow.sdk import Context
 from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
 
 from reporting.definition import RetryPolicy as RetrySettings
-from reporting.errors import engine_error_of
+from reporting.errors import cause_chain, engine_error_of
 
 
 def exception_names(exc: BaseException) -> set[str]:
@@ -24,14 +24,10 @@ def exception_names(exc: BaseException) -> set[str]:
     :param exc: the exception.
     """
     names: set[str] = set()
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        for cls in type(current).__mro__:
+    for link in cause_chain(exc):
+        for cls in type(link).__mro__:
             names.add(cls.__name__)
             names.add(f"{cls.__module__}.{cls.__qualname__}")
-        current = current.__cause__ or current.__context__
     return names
 
 
@@ -127,6 +123,24 @@ class ReportRetryPolicy(RetryPolicy):
     @classmethod
     def deserialize(cls, data: dict[str, Any]) -> ReportRetryPolicy:
         return cls(data.get("retryable", ()), data.get("non_retryable", ()))
+
+
+def platform_default_args(*, retries: int, retry_delay: timedelta) -> dict[str, Any]:
+    """The default task arguments of the platform's own DAGs (intake, retry, housekeeping).
+
+    Retries back off by doubling up to five minutes; a try may take thirty minutes.
+
+    :param retries: retries per task.
+    :param retry_delay: the wait before the first retry.
+    """
+    return {
+        "owner": "reporting-platform",
+        "retries": retries,
+        "retry_delay": retry_delay,
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=5),
+        "execution_timeout": timedelta(minutes=30),
+    }
 
 
 def retry_args(settings: RetrySettings) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from airflow.sdk import Context, Variable
 from airflow.sdk.exceptions import AirflowSkipException
 
 from report_runtime.request_context import actor, request_store
+from reporting.constants import EventType
 from reporting.lifecycle import TRANSITIONS, Status
 
 SEND_REPORTS_VARIABLE = "REPORTING_SEND_REPORTS"
@@ -35,7 +36,7 @@ def pause_sending(request_id: str, actor_: Any, reason: str) -> None:
     :param reason: what failed.
     """
     Variable.set(SEND_REPORTS_VARIABLE, "false", description="switched off by the report pipeline: " + reason[:200])
-    request_store().record_event(request_id, "RETRY", actor_, {"sending_gate": "off", "reason": reason})
+    request_store().record_event(request_id, EventType.RETRY, actor_, {"sending_gate": "off", "reason": reason})
 
 
 def hold_if_paused(context: Context, request_id: str) -> None:

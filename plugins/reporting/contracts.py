@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict
 
+from reporting.constants import NotificationEvent
+
 
 class Artifact(TypedDict):
     """One generated and staged file; the generate task returns one per format.
@@ -35,6 +37,20 @@ class ArtifactSummary(TypedDict):
     rows: int | None
     bytes: int
     sha256: str
+
+
+def artifact_summary(artifact: Artifact) -> ArtifactSummary:
+    """An artifact as the completion event and the GENERATED audit row list it.
+
+    :param artifact: the generated and staged file.
+    """
+    return {
+        "format": artifact["format"],
+        "uri": artifact["uri"],
+        "rows": artifact["rows"],
+        "bytes": artifact["bytes"],
+        "sha256": artifact["sha256"],
+    }
 
 
 class TargetRecord(TypedDict):
@@ -135,7 +151,7 @@ class CompletedEvent(_Event):
     :param timings: when the request moved along.
     """
 
-    event: Literal["report.completed"]
+    event: Literal[NotificationEvent.COMPLETED]
     status: Literal["DISTRIBUTED"]
     run_date: str
     trigger_type: str
@@ -159,7 +175,7 @@ class FailedEvent(_Event):
     :param timings: when the request moved along.
     """
 
-    event: Literal["report.failed"]
+    event: Literal[NotificationEvent.FAILED]
     status: Literal["FAILED"]
     run_date: str | None
     failed_task: str

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from reporting.constants import TriggerType
 from reporting.limits import (
     MAX_PARAMETER_VALUE_CHARS,
     MAX_PARAMETERS,
@@ -34,10 +35,10 @@ RequestSource = Literal["conf", "worktable"]
 REQUEST_FIELDS = ("request_id", "report_id", "parameters", "distribution", "priority", "requested_by", "trigger_type")
 """The fields of a request document; a run's conf has all but ``report_id`` (its DAG is the report)."""
 
-CALLER_TRIGGER_TYPES = ("API", "ADHOC")
+CALLER_TRIGGER_TYPES = (TriggerType.API, TriggerType.ADHOC)
 """The trigger types a caller may state; the others are derived from the run."""
 
-ORCHESTRATOR_TRIGGER_TYPES = ("SCHEDULED", "MANUAL", "RETRY", "TEST")
+ORCHESTRATOR_TRIGGER_TYPES = (TriggerType.SCHEDULED, TriggerType.MANUAL, TriggerType.RETRY, "TEST")
 """Trigger types only the orchestrator sets, never taken from a caller."""
 
 MIN_PRIORITY = 1
@@ -105,7 +106,7 @@ class RequestDocument(BaseModel):
     distribution: list[dict[str, Any]] | dict[str, Any] | None = None
     priority: int | None = None
     requested_by: str | None = None
-    trigger_type: Literal["API", "ADHOC"] | None = None
+    trigger_type: Literal[TriggerType.API, TriggerType.ADHOC] | None = None
 
     @field_validator("request_id", mode="before")
     @classmethod

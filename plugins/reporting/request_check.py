@@ -8,7 +8,7 @@ from typing import Any
 
 from reporting.definition import InvalidParameters, ReportDefinition
 from reporting.errors import ProblemsError
-from reporting.targets import InvalidDistribution, resolve_targets
+from reporting.run_targets import InvalidDistribution, resolve_targets
 
 
 @dataclass(frozen=True)

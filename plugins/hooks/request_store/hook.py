@@ -19,6 +19,7 @@ from airflow.sdk import BaseHook
 from hooks.request_store.statements import STREAM, schema_statements, snowflake_statement
 from hooks.request_store.transaction import Actor, Transaction
 from hooks.sql_dialect import dialect_of, to_json, transaction
+from reporting.constants import EventType
 from reporting.errors import ErrorInfo
 from reporting.lifecycle import Status, check_transition
 from reporting.masking import mask_secrets
@@ -120,7 +121,7 @@ class RequestStoreHook(BaseHook):
                     "parameters": to_json(dict(parameters or {})),
                     "distribution_overrides": to_json(distribution_overrides),
                     "priority": priority,
-                    "trigger_type": trigger_type,
+                    "trigger_type": str(trigger_type),
                     "requested_by": requested_by,
                     "requested_at": now,
                     "updated_at": now,
@@ -130,11 +131,11 @@ class RequestStoreHook(BaseHook):
             if created:
                 tx.audit(
                     request_id,
-                    "STATUS_CHANGE",
+                    EventType.STATUS_CHANGE,
                     actor,
                     now,
                     new_status=str(status),
-                    details={"report_id": report_id, "trigger_type": trigger_type},
+                    details={"report_id": report_id, "trigger_type": str(trigger_type)},
                 )
         return bool(created)
 
@@ -188,7 +189,7 @@ class RequestStoreHook(BaseHook):
                 },
             )
             if moved:
-                tx.audit(request_id, "STATUS_CHANGE", actor, now, str(old_status), str(new_status), details)
+                tx.audit(request_id, EventType.STATUS_CHANGE, actor, now, str(old_status), str(new_status), details)
         if not moved:
             self.log.info(
                 "request %s: move %s -> %s changed nothing (it is no longer %s)",
@@ -280,7 +281,7 @@ class RequestStoreHook(BaseHook):
     # --- events, errors, deliveries -------------------------------------------------------------
 
     def record_event(
-        self, request_id: str, event_type: str, actor: Actor, details: Mapping[str, Any] | None = None
+        self, request_id: str, event_type: EventType, actor: Actor, details: Mapping[str, Any] | None = None
     ) -> None:
         """Write one audit row that is not a status change (RETRY, NOTIFICATION, ...).
 
@@ -309,7 +310,7 @@ class RequestStoreHook(BaseHook):
                     "error_code": error.code,
                     "error_class": error.error_class,
                     "message": error.message,
-                    "component": actor.component,
+                    "component": str(actor.component),
                     "retry_count": retry_count,
                     "retry_eligible": error.retry_eligible,
                     "created_at": now,
@@ -317,7 +318,7 @@ class RequestStoreHook(BaseHook):
             )
             tx.audit(
                 request_id,
-                "ERROR",
+                EventType.ERROR,
                 actor,
                 now,
                 details={
@@ -357,7 +358,7 @@ class RequestStoreHook(BaseHook):
             if recorded:
                 tx.audit(
                     request_id,
-                    "DELIVERY",
+                    EventType.DELIVERY,
                     actor,
                     now,
                     details={

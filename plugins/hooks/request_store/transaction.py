@@ -9,6 +9,7 @@ from typing import Any
 
 from hooks.request_store.statements import statement
 from hooks.sql_dialect import from_json, prepare, to_json
+from reporting.constants import Component, EventType
 
 _JSON_COLUMNS = frozenset({"parameters", "distribution_overrides", "details"})
 
@@ -23,7 +24,7 @@ class Actor:
     :param try_number: the task's try, if any.
     """
 
-    component: str
+    component: Component
     dag_run_id: str | None = None
     task_id: str | None = None
     try_number: int | None = None
@@ -82,7 +83,7 @@ class Transaction:
     def audit(
         self,
         request_id: str,
-        event_type: str,
+        event_type: EventType,
         actor: Actor,
         when: datetime,
         old_status: str | None = None,
@@ -103,12 +104,12 @@ class Transaction:
             "insert_audit",
             {
                 "request_id": request_id,
-                "event_type": event_type,
+                "event_type": str(event_type),
                 "event_timestamp": when,
                 "old_status": old_status,
                 "new_status": new_status,
                 "details": to_json(dict(details)) if details else None,
-                "component": actor.component,
+                "component": str(actor.component),
                 "try_number": actor.try_number,
                 "dag_run_id": actor.dag_run_id,
                 "task_id": actor.task_id,

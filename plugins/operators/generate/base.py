@@ -19,6 +19,7 @@ from report_runtime.request_context import actor, request_store
 from report_runtime.retry import EngineRetryPolicy
 from report_runtime.sending_gate import hold_if_paused
 from report_runtime.staging import stage_file
+from reporting.contracts import Artifact, artifact_summary
 from reporting.definition import HttpEngine, InvalidParameters, ReportDefinition, ReportFormat
 from reporting.engine_errors import EngineError, engine_error_from_dict
 from reporting.lifecycle import Status
@@ -100,7 +101,7 @@ class ReportEngineOperator(BaseOperator):
             raise TypeError(f"{type(self).__name__} does not run {engine.type} engines")
         return engine
 
-    def execute(self, context: Context) -> list[dict[str, Any]]:
+    def execute(self, context: Context) -> list[Artifact]:
         hold_if_paused(context, self.request["request_id"])
         run = self.prepare()
         with tempfile.TemporaryDirectory(prefix=f"report-{self.definition.id}-") as workdir:
@@ -140,9 +141,7 @@ class ReportEngineOperator(BaseOperator):
         """
         return {fmt: Path(workdir) / render_filename(ARTIFACT_NAME, naming, fmt) for fmt in self.definition.formats}
 
-    def record_generated(
-        self, context: Context, request: dict[str, Any], artifacts: list[dict[str, Any]]
-    ) -> list[dict[str, Any]]:
+    def record_generated(self, context: Context, request: dict[str, Any], artifacts: list[Artifact]) -> list[Artifact]:
         """Move the request IN_PROGRESS -> GENERATED with the artifacts in its audit row, and log them.
 
         :param context: the task context.
@@ -154,7 +153,7 @@ class ReportEngineOperator(BaseOperator):
             Status.IN_PROGRESS,
             Status.GENERATED,
             actor(context),
-            details={"artifacts": [{k: a[k] for k in ("format", "uri", "rows", "bytes", "sha256")} for a in artifacts]},
+            details={"artifacts": [artifact_summary(a) for a in artifacts]},
         )
         if not moved:
             self.log.info(
@@ -184,7 +183,7 @@ class ReportEngineOperator(BaseOperator):
         raise NotImplementedError
 
     @staticmethod
-    def _stage(result: RenderResult, naming: NamingContext) -> dict[str, Any]:
+    def _stage(result: RenderResult, naming: NamingContext) -> Artifact:
         key = staging_key(naming.report_id, naming.run_date, naming.request_id, result.path.name)
         return {
             "format": result.format,
@@ -281,7 +280,7 @@ class DeferrableReportOperator(HttpReportOperator):
             timeout=budget + DEFER_BACKSTOP_GRACE,
         )
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> list[dict[str, Any]]:
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> list[Artifact]:
         """Download the finished exports, stage them and record GENERATED; or raise the trigger's error.
 
         :param context: the task context.

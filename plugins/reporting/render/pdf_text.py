@@ -16,7 +16,7 @@ _NARROWEST_GLYPH_EM = 0.19
 _CONTROL_CHARS = dict.fromkeys([*range(0x20), 0x7F], " ")
 # reportlab's stringWidth is pure Python (with float formatting) and dominated PDF render time;
 # for single-byte cp1252 text a lookup in the font's own width table gives the same result.
-_GLYPH_WIDTHS: dict[str, list[float]] = {font: getFont(font).widths for font in (REGULAR, BOLD)}
+_GLYPH_WIDTHS: dict[str, list[int]] = {font: getFont(font).widths for font in (REGULAR, BOLD)}
 
 
 def pdf_safe(text: str) -> str:

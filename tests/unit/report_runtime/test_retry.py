@@ -94,6 +94,13 @@ def test_wrapped_causes_count():
         assert ReportRetryPolicy(non_retryable=["FileExistsError"]).evaluate(wrapped, 1, 3).action is RetryAction.FAIL
 
 
+def test_a_cause_chain_that_loops_back_is_walked_once():
+    first, second = KeyError("a"), TimeoutError("b")
+    first.__cause__, second.__cause__ = second, first
+
+    assert {"KeyError", "TimeoutError", "LookupError"} <= exception_names(first)
+
+
 # --- the engine retry policy ---------------------------------------------------------------------
 
 

@@ -8,10 +8,13 @@ from reporting.documents import check_document
 
 
 @pytest.mark.parametrize(
-    ("fmt", "head"), [("pdf", b"%PDF-1.4\n"), ("xlsx", b"PK\x03\x04\x14\x00"), ("csv", b"region,units\r\nEMEA,1")]
+    ("fmt", "head", "other"),
+    [("pdf", b"%PDF-1.4\n", "xlsx"), ("xlsx", b"PK\x03\x04\x14\x00", "pdf"), ("csv", b"region,units\r\nEMEA,1", "pdf")],
 )
-def test_documents_of_the_right_kind_pass(fmt, head):
-    check_document(fmt, head)
+def test_a_document_passes_as_its_own_kind_only(fmt, head, other):
+    assert check_document(fmt, head) is None
+    with pytest.raises(ValueError, match=f"the engine's {other} document starts with"):
+        check_document(other, head)
 
 
 @pytest.mark.parametrize(

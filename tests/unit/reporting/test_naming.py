@@ -52,9 +52,18 @@ def test_check_template_accepts(template: str) -> None:
     assert parsed.text == template
 
 
-def test_every_documented_field_is_accepted() -> None:
+def test_every_documented_field_is_accepted_and_renders_its_value() -> None:
+    values = {
+        "report_id": "sales_summary",
+        "run_date": "2026-03-01",
+        "request_id": "req-42",
+        "format": "csv",
+        "title": "Sales summary",
+    }
+    assert sorted(TEMPLATE_FIELDS) == sorted(values)
     for field in TEMPLATE_FIELDS:
-        check_template("{" + field + "}", frozenset())
+        assert check_template("{" + field + "}", frozenset()).fields == (field,)
+        assert render_filename("{" + field + "}", context(), "csv") == values[field]
 
 
 @pytest.mark.parametrize(
@@ -94,10 +103,6 @@ def test_unknown_field_error_lists_the_usable_fields() -> None:
     for field in TEMPLATE_FIELDS:
         assert "{" + field + "}" in str(caught.value)
     assert "{params[name]}" in str(caught.value)
-
-
-def test_template_error_is_a_value_error() -> None:
-    assert issubclass(TemplateError, ValueError)
 
 
 # --- safe_component ------------------------------------------------------------------------------------

@@ -179,10 +179,6 @@ def test_unknown_paramstyle() -> None:
     assert "named, qmark, format, pyformat, numeric" in str(caught.value)
 
 
-def test_bind_error_is_a_value_error() -> None:
-    assert issubclass(BindError, ValueError)
-
-
 # --- real execution on sqlite3 -------------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ import yaml
 from reporting.definition import EmailTarget, ReportDefinition, S3Target
 from reporting.loader import load_definitions
 from reporting.naming import NamingContext, TemplateError, render_header, render_key, render_text
-from reporting.targets import InvalidDistribution, check_rendering, resolve_targets
+from reporting.run_targets import InvalidDistribution, check_rendering, resolve_targets
 
 BASE: dict[str, Any] = {
     "id": "finance",

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from reporting.contracts import TargetRecord
 from reporting.definition import EmailTarget, LocalTarget, ReportDefinition, Target
 from reporting.errors import ProblemsError
 from reporting.limits import quote
@@ -36,14 +37,14 @@ def target_from_spec(spec: Mapping[str, Any]) -> Target:
     return _TARGET.validate_python(dict(spec))
 
 
-def resolve_targets(definition: ReportDefinition, overrides: Any) -> list[dict[str, Any]]:
+def resolve_targets(definition: ReportDefinition, overrides: Any) -> list[TargetRecord]:
     """The run's targets as ``{"key", "index", "origin", "type", "spec"}`` records, in delivery order.
 
     :param definition: the report definition.
     :param overrides: the request's distribution (``None`` for the definition's targets only).
     :raises InvalidDistribution: with every problem, each naming its field path.
     """
-    own = [
+    own: list[TargetRecord] = [
         {
             "key": definition.target_key(i),
             "index": i,
@@ -76,7 +77,7 @@ def resolve_targets(definition: ReportDefinition, overrides: Any) -> list[dict[s
                 for m in validation_messages(exc, raw)
             ]
         ) from None
-    added = []
+    added: list[TargetRecord] = []
     taken = {t["key"] for t in own} if mode == "add" else set()
     for i, target in enumerate(targets):
         where = f"distribution.targets[{i}]"
@@ -104,7 +105,7 @@ def resolve_targets(definition: ReportDefinition, overrides: Any) -> list[dict[s
     return added if mode == "replace" else own + added
 
 
-def check_rendering(definition: ReportDefinition, targets: list[dict[str, Any]], naming: NamingContext) -> None:
+def check_rendering(definition: ReportDefinition, targets: list[TargetRecord], naming: NamingContext) -> None:
     """Render every name, key, subject and body of the run's targets, refusing any unsafe one.
 
     Run before any delivery, so a parameter value that would inject a header or climb out of
