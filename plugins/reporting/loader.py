@@ -15,6 +15,7 @@ from reporting.definition import ReportDefinition, Schedule
 from reporting.definition.engines import sql_path_problem
 from reporting.errors import ProblemsError
 from reporting.limits import cap_problems, control_characters, quote
+from reporting.naming import TemplateError, check_template
 from reporting.sql import parameter_names
 from reporting.yaml_reader import YamlReadError, read_definition_yaml
 
@@ -145,9 +146,11 @@ def validation_messages(exc: ValidationError, data: Any, prefix: tuple[Any, ...]
         text = error["msg"]
         for noise in ("Value error, ", "Assertion failed, "):
             text = text.removeprefix(noise)
-        text = text[:1].lower() + text[1:]
         path = field_path((*prefix, *error["loc"]), data)
-        messages.append(_one_line(f"{path}: {text}" if path else text))
+        # A model-level check reports each of its problems on a line of its own.
+        for line in text.split("\n") if not path else [text]:
+            line = line[:1].lower() + line[1:]
+            messages.append(_one_line(f"{path}: {line}" if path else line))
     return messages
 
 
@@ -207,6 +210,8 @@ def _parse(path: Path, display: str, sql_root: Path | None, check_schedule: Sche
         definition = ReportDefinition.model_validate(data)
     except ValidationError as exc:
         problems.extend(validation_messages(exc, data))
+        # The templates are checked after every field is valid; list theirs now, beside the rest.
+        problems.extend(p for p in _template_problems(data) if p not in problems)
     if check_schedule is not None:
         # Checked also when another part of the file is wrong, so every problem is listed at once.
         schedule = definition.schedule if definition is not None else _valid_schedule(data.get("schedule"))
@@ -218,6 +223,31 @@ def _parse(path: Path, display: str, sql_root: Path | None, check_schedule: Sche
     if problems or definition is None:
         raise DefinitionFileError(DefinitionError(display, _capped(problems)))
     return definition
+
+
+# Every target field that is a template, and the kind of text it renders.
+_TEMPLATE_FIELDS = {"filename": "filename", "key": "key", "subject": "header", "body": "text"}
+
+
+def _template_problems(data: dict[str, Any]) -> list[str]:
+    # The written templates on their own, against the parameter names as written.
+    targets, parameters = data.get("distribution"), data.get("parameters")
+    if not isinstance(targets, list):
+        return []
+    names = [name for name in parameters if isinstance(name, str)] if isinstance(parameters, dict) else []
+    problems = []
+    for index, target in enumerate(targets):
+        if not isinstance(target, dict):
+            continue
+        for name, kind in _TEMPLATE_FIELDS.items():
+            template = target.get(name)
+            if not isinstance(template, str):
+                continue
+            try:
+                check_template(template, names, kind)
+            except TemplateError as exc:
+                problems.append(_one_line(f"distribution[{index}].{name}: {exc}"))
+    return problems
 
 
 def _valid_schedule(raw: Any) -> Schedule | None:

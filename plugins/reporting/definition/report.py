@@ -109,38 +109,44 @@ class ReportDefinition(DefinitionModel):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> ReportDefinition:
+        problems: list[str] = []
         if self.execution_timeout <= timedelta(0):
-            raise _field_error("execution_timeout", "must be longer than zero")
+            problems.append(_problem("execution_timeout", "must be longer than zero"))
         if self.schedule is not None:
             for name, spec in self.parameters.items():
                 if spec.required and spec.default is None:
-                    raise _field_error(
-                        f"parameters.{name}",
-                        "is required and has no default, so a scheduled run could never fill it",
+                    problems.append(
+                        _problem(
+                            f"parameters.{name}",
+                            "is required and has no default, so a scheduled run could never fill it",
+                        )
                     )
         names = frozenset(self.parameters)
         if isinstance(self.engine, HttpEngine):
             for name in self.engine.parameter_map:
                 if name not in names:
-                    raise _field_error("engine.parameter_map", f"{quote(name)} is not a declared parameter")
+                    problems.append(_problem("engine.parameter_map", f"{quote(name)} is not a declared parameter"))
         seen_keys: dict[str, int] = {}
         for index, target in enumerate(self.distribution):
             for field, template, kind in target.templates():
                 try:
                     self.check_template(template, kind)
                 except TemplateError as exc:
-                    raise _field_error(f"distribution[{index}].{field}", str(exc)) from None
+                    problems.append(_problem(f"distribution[{index}].{field}", str(exc)))
             for fmt in target.formats or ():
                 if fmt not in self.formats:
-                    raise _field_error(
-                        f"distribution[{index}].formats", f"{quote(fmt)} is not among the report's formats"
+                    problems.append(
+                        _problem(f"distribution[{index}].formats", f"{quote(fmt)} is not among the report's formats")
                     )
             key = self.target_key(index)
             if key in seen_keys:
-                raise _field_error(
-                    f"distribution[{index}].name", f"{quote(key)} is already used by target {seen_keys[key]}"
+                problems.append(
+                    _problem(f"distribution[{index}].name", f"{quote(key)} is already used by target {seen_keys[key]}")
                 )
-            seen_keys[key] = index
+            seen_keys.setdefault(key, index)
+        if problems:
+            # One error carrying every problem, a line each: the loader lists them all at once.
+            raise ValueError("\n".join(problems))
         return self
 
     def check_template(self, template: str, kind: str) -> None:
@@ -195,6 +201,6 @@ class ReportDefinition(DefinitionModel):
         return resolved
 
 
-def _field_error(path: str, message: str) -> ValueError:
+def _problem(path: str, message: str) -> str:
     # A model-level check has no location of its own; the loader prints this prefix as the path.
-    return ValueError(f"{path}: {message}")
+    return f"{path}: {message}"

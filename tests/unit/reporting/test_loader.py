@@ -108,6 +108,38 @@ def test_every_problem_in_a_file_is_listed(reports: Path, sql_root: Path) -> Non
     assert str(error) == "\n".join(error.lines())
 
 
+def test_template_problems_are_listed_beside_field_errors_and_each_other(reports: Path, sql_root: Path) -> None:
+    # A field error (the e-mail address) must not hide the template problems of other targets, and
+    # one bad template must not hide the next one.
+    data = minimal(
+        distribution=[
+            {"type": "local", "path": "/srv/reports", "filename": "{report_id:>1999999999}"},
+            {"type": "local", "path": "/srv/reports", "filename": "{title.__class__}"},
+            {"type": "email", "to": ["a\x7fb@example.com"], "subject": "{params[nope]}"},
+        ]
+    )
+    write(reports, "report.yaml", data)
+    paths = [message.split(":")[0] for message in only_error(load_definitions(reports, sql_root=sql_root)).messages]
+    assert sorted(paths) == [
+        "distribution[0].filename",
+        "distribution[1].filename",
+        "distribution[2].subject",
+        "distribution[2].to[0]",
+    ]
+
+
+def test_cross_checks_list_every_problem_once_the_fields_are_valid(reports: Path, sql_root: Path) -> None:
+    data = minimal(
+        distribution=[
+            {"type": "local", "path": "/srv/reports", "filename": "{report_id:x}"},
+            {"type": "local", "path": "/srv/reports", "formats": ["pdf"]},
+        ]
+    )
+    write(reports, "report.yaml", data)
+    messages = only_error(load_definitions(reports, sql_root=sql_root)).messages
+    assert [m.split(":")[0] for m in messages] == ["distribution[0].filename", "distribution[1].formats"]
+
+
 def test_file_outside_the_working_directory_is_shown_in_full(tmp_path: Path, sql_root: Path) -> None:
     outside = tmp_path.parent / f"{tmp_path.name}-outside"
     outside.mkdir()
