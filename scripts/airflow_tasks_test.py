@@ -88,6 +88,7 @@ def _record(outcome: Outcome) -> None:
     from airflow.sdk.execution_time import supervisor
 
     from report_runtime.request_context import request_id_of
+    from reporting.constants import DAG_PREFIX
 
     run_task = task_command._run_task
     run_in_process = supervisor.run_task_in_process
@@ -96,8 +97,9 @@ def _record(outcome: Outcome) -> None:
         ti = kwargs.get("ti", args[0] if args else None)
         try:
             # Read now: the command deletes its temporary run (and with it the run's conf) at the end.
-            outcome.request_id = request_id_of(ti.dag_run) if ti is not None else None
-        except Exception:  # a DAG of another kind: no request to name
+            if ti is not None and ti.dag_id.startswith(DAG_PREFIX):
+                outcome.request_id = request_id_of(ti.dag_run)
+        except Exception:  # no run to read it from: the summary is left out
             outcome.request_id = None
         try:
             return run_task(*args, **kwargs)

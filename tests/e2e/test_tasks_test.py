@@ -224,7 +224,8 @@ def test_without_a_scheduler_each_task_runs_or_stops_at_once_with_the_hint(no_sc
     done = _run(dags_test, env)
     assert done.returncode == 0, _explain(done)
     finalized = re.search(
-        r"request (\S+): COMPLETED \(3 artifacts, 3 deliveries\); files: (\S+(?:, \S+)*)", done.stdout + done.stderr
+        r"request (\S+): COMPLETED \(3 artifacts, 3 deliveries\); files: ([^\s,]+(?:, [^\s,]+)*)",
+        done.stdout + done.stderr,
     )
     assert finalized, _explain(done)
     files = finalized.group(2).split(", ")
