@@ -23,7 +23,7 @@ from operators.generate.power_bi import PowerBiReportOperator
 from operators.generate.sql import SqlReportOperator
 from operators.generate.ssrs import SsrsReportOperator
 from operators.notify import NotifyOperator
-from report_runtime.callbacks import on_task_failure, on_task_retry
+from report_runtime.callbacks import on_task_failure, on_task_retry, on_task_skipped, on_task_success
 from report_runtime.retry import retry_args
 from report_runtime.schedules import build_schedule, check_schedule
 from reporting.constants import DAG_PREFIX
@@ -110,6 +110,9 @@ def build_report_dag(definition: ReportDefinition) -> DAG:
         "priority_weight": definition.priority,
         "on_retry_callback": on_task_retry,
         "on_failure_callback": on_task_failure,
+        # Only runs of `airflow tasks test` act on these: they end the run's TEST request with its task.
+        "on_success_callback": on_task_success,
+        "on_skipped_callback": on_task_skipped,
     }
     with DAG(
         dag_id=definition.dag_id,

@@ -1,9 +1,16 @@
-"""Print what the demo run delivered: the run's state and every file with its size and checksum."""
+"""Print what the demo run delivered: the run's state and every file with its size and checksum.
+
+  python scripts/demo_summary.py DAG_ID LOG_PATH      (``make demo``, after ``airflow dags test``)
+
+:func:`request_summary` is the same account for one request, from the request store alone:
+``scripts/airflow_tasks_test.py`` ends with it.
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 from airflow.models.dagrun import DagRun
 from airflow.models.xcom import XComModel
@@ -46,7 +53,7 @@ def main(dag_id: str, log_path: str) -> int:
     print()
     print("Delivered files:")
     for d in deliveries:
-        print(f"  {d['format']:<5} {d['bytes']:>8} bytes  sha256 {d['sha256'][:12]}  {d['location']}")
+        print(file_line(d["format"], d["bytes"], d["sha256"], d["location"]))
     print()
     print(f"The report is in: {', '.join(folders)}")
     print()
@@ -54,6 +61,59 @@ def main(dag_id: str, log_path: str) -> int:
     print()
     print(f"Read it again with: make trail REQUEST={request['request_id']}")
     return 0 if str(run.state) in ("success", "DagRunState.SUCCESS") else 1
+
+
+def file_line(fmt: str, size: int, sha256: str, location: str) -> str:
+    """One file as the summaries list it: format, size, the start of its checksum, where it is.
+
+    :param fmt: pdf, xlsx or csv.
+    :param size: bytes.
+    :param sha256: its SHA-256 (hex).
+    :param location: its path or URI.
+    """
+    return f"  {fmt:<5} {size:>8} bytes  sha256 {sha256[:12]}  {location}"
+
+
+def _folder(location: str) -> str:
+    return location.removeprefix("file://").rsplit("/", 1)[0]
+
+
+def request_summary(trail: dict[str, Any]) -> list[str]:
+    """A request in a few lines: id, status and trigger, its last error, where its files went, how to read its trail.
+
+    The files are the delivered ones; for a request that delivered nothing (a tasks test of
+    ``generate``), the files its GENERATED move staged.
+
+    :param trail: what :meth:`RequestStoreHook.trail` returned.
+    """
+    request = trail["request"]
+    lines = [
+        f"Request {request['request_id']}: {request['status']} "
+        f"(report {request['report_id']}, trigger {request['trigger_type']}, attempt {request['attempt']})"
+    ]
+    if request.get("last_error"):
+        lines.append(f"  last error: {request['last_error']}")
+    deliveries = trail["deliveries"]
+    staged = next(
+        (
+            (event.get("details") or {}).get("artifacts") or []
+            for event in reversed(trail["events"])
+            if event.get("new_status") == "GENERATED"
+        ),
+        [],
+    )
+    if deliveries:
+        lines.append("Delivered files:")
+        lines += [file_line(d["format"], d["bytes"], d["sha256"], d["remote_location"]) for d in deliveries]
+        lines.append(f"The report is in: {', '.join(sorted({_folder(d['remote_location']) for d in deliveries}))}")
+    elif staged:
+        lines.append("Staged files (generated, not delivered):")
+        lines += [file_line(a["format"], a["bytes"], a["sha256"], a["uri"]) for a in staged]
+        lines.append(f"The files are in: {', '.join(sorted({_folder(a['uri']) for a in staged}))}")
+    else:
+        lines.append("No file was generated.")
+    lines.append(f"Read its trail with: make trail REQUEST={request['request_id']}")
+    return lines
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from report_runtime.request_context import actor, jsonable, request_id_of, request_store
 from report_runtime.sending_gate import hold_if_paused
+from report_runtime.tasks_test import is_tasks_test_run, refuse_scheduler_takeover, upstream_request
 from reporting.constants import TriggerType
 from reporting.contracts import TargetRecord
 from reporting.definition import InvalidParameters, ReportDefinition
@@ -48,6 +49,7 @@ class ClaimRequestOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         dag_run = context["dag_run"]
+        refuse_scheduler_takeover(dag_run)
         conf = dict(dag_run.conf or {})
         request_id = request_id_of(dag_run)
         if isinstance(conf.get("parameters"), dict):
@@ -140,6 +142,8 @@ class ClaimRequestOperator(BaseOperator):
 
     @staticmethod
     def _trigger_type(conf: dict[str, Any], dag_run: Any) -> str:
+        if is_tasks_test_run(dag_run):
+            return TriggerType.TEST.value
         given = str(conf.get("trigger_type") or "").upper()
         if given:
             if given not in TRIGGER_TYPES:
@@ -173,10 +177,11 @@ class RunTargetsOperator(BaseOperator):
         self.request = request
 
     def execute(self, context: Context) -> list[TargetRecord]:
-        targets: list[TargetRecord] = self.request["targets"]
+        request = upstream_request(self, context)
+        targets: list[TargetRecord] = request["targets"]
         self.log.info(
             "request %s: %d targets: %s",
-            self.request["request_id"],
+            request["request_id"],
             len(targets),
             ", ".join(f"{t['key']} ({t['type']}, {t['origin']})" for t in targets),
         )

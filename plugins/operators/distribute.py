@@ -26,6 +26,7 @@ from report_runtime.files import partial_name, remove_leftovers, written_then_re
 from report_runtime.request_context import actor, request_store
 from report_runtime.sending_gate import hold_if_paused
 from report_runtime.staging import copy_staged, is_s3, presigned_url
+from report_runtime.tasks_test import refuse_missing_upstream
 from reporting.contracts import Artifact, DeliveryOutcome, DeliveryRecord, TargetRecord
 from reporting.definition import EmailTarget, LocalTarget, ReportDefinition, S3Target, SftpTarget, SmbTarget
 from reporting.naming import NamingContext, render_filename, render_header, render_key, render_text
@@ -306,6 +307,7 @@ class DistributeOperator(BaseOperator):
         self.target = target
 
     def execute(self, context: Context) -> list[DeliveryRecord]:
+        refuse_missing_upstream(self, context, self.request, self.artifacts)
         hold_if_paused(context, self.request["request_id"])
         spec = target_from_spec(self.target["spec"])
         key = self.target["key"]

@@ -9,6 +9,7 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 
 from report_runtime.request_context import actor, request_store
+from report_runtime.tasks_test import refuse_missing_upstream
 from reporting.constants import EventType, TriggerType
 from reporting.lifecycle import Status
 
@@ -29,6 +30,7 @@ class FinalizeOperator(BaseOperator):
         self.event = event
 
     def execute(self, context: Context) -> dict[str, Any]:
+        refuse_missing_upstream(self, context, self.request, self.event)
         store = request_store()
         me = actor(context)
         moved = store.move(
@@ -50,10 +52,12 @@ class FinalizeOperator(BaseOperator):
             "deliveries": len(self.event["deliveries"]),
             "completed_at": datetime.now(UTC).isoformat(),
         }
+        # The run's last word on its request (``airflow dags test`` ends with it): who, status, where the files went.
         self.log.info(
-            "request %s: COMPLETED (%d artifacts, %d deliveries)",
+            "request %s: COMPLETED (%d artifacts, %d deliveries); files: %s",
             summary["request_id"],
             summary["artifacts"],
             summary["deliveries"],
+            ", ".join(str(d.get("location")) for d in self.event["deliveries"]) or "none",
         )
         return summary

@@ -19,6 +19,7 @@ from airflow.sdk import BaseOperator, Context
 
 from report_runtime.request_context import actor, request_store
 from report_runtime.sending_gate import hold_if_paused
+from report_runtime.tasks_test import refuse_missing_upstream
 from reporting.constants import DAG_PREFIX, EventType, NotificationEvent
 from reporting.contracts import (
     Artifact,
@@ -194,6 +195,7 @@ class NotifyOperator(BaseOperator):
         self.deliveries = deliveries
 
     def execute(self, context: Context) -> CompletedEvent:
+        refuse_missing_upstream(self, context, self.request, self.artifacts)
         hold_if_paused(context, self.request["request_id"])
         dag_run = context["dag_run"]
         deliveries = flatten(self.deliveries)

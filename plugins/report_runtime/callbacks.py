@@ -1,4 +1,4 @@
-"""Task callbacks that keep the request trail true when a task retries or fails for good."""
+"""Task callbacks that keep the request trail true when a task retries or fails for good, or ends a tasks test."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from operators.notify import notify_failure
 from report_runtime.request_context import actor, request_id_of, request_store
 from report_runtime.sending_gate import SEND_REPORTS_VARIABLE, pause_sending
+from report_runtime.tasks_test import NEEDS_UPSTREAM, is_tasks_test_run, missing_upstream_hint, run_date_argument
 from reporting.constants import EventType
 from reporting.errors import classify
 from reporting.lifecycle import TERMINAL, Status
@@ -39,6 +40,10 @@ def on_task_retry(context: Context) -> None:
 
     :param context: the failed try's context.
     """
+    if is_tasks_test_run(context["dag_run"]):
+        # A tasks-test run has no next try: its one task has ended.
+        end_tasks_test(context, outcome="failed")
+        return
     try:
         request_id = request_id_of(context["dag_run"])
         error = classify(_exception_of(context))
@@ -61,6 +66,10 @@ def on_task_failure(context: Context) -> None:
 
     :param context: the failed task's context.
     """
+    if is_tasks_test_run(context["dag_run"]):
+        # A test of one task neither pauses sending nor tells stakeholders; it ends its TEST request.
+        end_tasks_test(context, outcome="failed")
+        return
     try:
         request_id = request_id_of(context["dag_run"])
         exc = _exception_of(context)
@@ -83,6 +92,8 @@ def on_task_failure(context: Context) -> None:
                 details={"task": me.task_id, "error_code": error.code, "retry_eligible": error.retry_eligible},
                 last_error=f"{me.task_id}: {error.error_class}: {error.message}",
             )
+        if moved:
+            log.info("request %s: FAILED in %s: %s: %s", request_id, me.task_id, error.error_class, error.message)
     except Exception:  # a callback must never hide the task's own failure
         log.exception("could not record the failure in the request store")
         return
@@ -107,3 +118,66 @@ def on_task_failure(context: Context) -> None:
             log.info("request %s: failure event sent on %s", request_id, ", ".join(channels))
         except Exception:
             log.exception("request %s: could not send the failure notification", request_id)
+
+
+def on_task_success(context: Context) -> None:
+    """In a tasks-test run, end the TEST request: the task succeeded (COMPLETED).
+
+    :param context: the task's context.
+    """
+    if is_tasks_test_run(context["dag_run"]):
+        end_tasks_test(context, outcome="success")
+
+
+def on_task_skipped(context: Context) -> None:
+    """In a tasks-test run, end the TEST request of a skipped task (FAILED).
+
+    A task skips when sending is paused; a held TEST request would otherwise be re-sent, as a real
+    one, by ``reports_retry``.
+
+    :param context: the task's context.
+    """
+    if is_tasks_test_run(context["dag_run"]):
+        end_tasks_test(context, outcome="skipped")
+
+
+def end_tasks_test(context: Context, *, outcome: str) -> None:
+    """End the TEST request of a tasks-test run when its one task ends: COMPLETED if it succeeded, else FAILED.
+
+    A failure goes to the error log, as any request's. A task that needs another task's output and
+    failed before it could say so (a mapped task cannot even be expanded) logs the one-line hint.
+
+    :param context: the task's context.
+    :param outcome: ``success``, ``failed`` (also a try that would be retried) or ``skipped``.
+    """
+    dag_run = context["dag_run"]
+    task_id = context["ti"].task_id
+    exc = _exception_of(context) if outcome == "failed" else None
+    try:
+        request_id = request_id_of(dag_run)
+        me = actor(context)
+        store = request_store()
+        error = None if exc is None else classify(exc, non_retryable=True)
+        last_error = None
+        if error is not None:
+            last_error = f"{task_id}: {error.error_class}: {error.message}"
+            if store.get_request(request_id) is not None:
+                store.record_error(request_id, error, me)
+        elif outcome == "skipped":
+            last_error = f"{task_id} was skipped (is sending paused? Variable {SEND_REPORTS_VARIABLE})"
+        ended = store.end_tasks_test_request(
+            request_id,
+            me,
+            succeeded=outcome == "success",
+            details={"tasks_test": task_id, "outcome": outcome},
+            last_error=last_error,
+        )
+    except Exception:  # a callback must never hide the task's own outcome
+        log.exception("tasks test: could not end the request in the request store")
+        return
+    if ended is not None:
+        log.info("tasks test: request %s ended %s with its one task, %s", request_id, ended, task_id)
+    if exc is not None and task_id in NEEDS_UPSTREAM:
+        hint = missing_upstream_hint(dag_run.dag_id, task_id, run_date_argument(dag_run.logical_date))
+        if hint not in str(exc):
+            log.error(hint)

@@ -24,6 +24,8 @@ class TriggerType(StrEnum):
     """A client triggered the DAG through the Airflow REST API."""
     RETRY = "RETRY"
     """The retry DAG re-sent a held request."""
+    TEST = "TEST"
+    """``airflow tasks test`` ran one task of the report on its own; the request ends with that task."""
 
 
 class Component(StrEnum):

@@ -45,6 +45,35 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 TERMINAL = frozenset(status for status, targets in TRANSITIONS.items() if not targets)
 """Statuses no move leaves: a replayed task never reopens them."""
 
+TASKS_TEST_ENDS: dict[Status, frozenset[Status]] = {
+    S.PENDING: frozenset({S.FAILED}),
+    S.HELD: frozenset({S.FAILED}),
+    S.IN_PROGRESS: frozenset({S.COMPLETED, S.FAILED}),
+    S.GENERATED: frozenset({S.COMPLETED, S.FAILED}),
+    S.DISTRIBUTED: frozenset({S.COMPLETED, S.FAILED}),
+}
+"""How the TEST request of a tasks-test run ends with its one task: COMPLETED if the task succeeded, else FAILED.
+
+Only TEST requests end this way (the request store checks the trigger type): the run has no other
+task that could move them on, and one left in flight would wait hours for housekeeping. Every
+other request reaches COMPLETED through DISTRIBUTED only.
+"""
+
+
+def ending_of_tasks_test(status: Status | str, succeeded: bool) -> Status | None:
+    """The status a TEST request ends in when the one task of its tasks-test run ends.
+
+    ``None`` when it has nothing to end (COMPLETED, FAILED or DUPLICATE already).
+
+    :param status: the request's status when the task ended.
+    :param succeeded: whether the task succeeded.
+    """
+    allowed = TASKS_TEST_ENDS.get(Status(status), frozenset())
+    for candidate in (S.COMPLETED, S.FAILED) if succeeded else (S.FAILED,):
+        if candidate in allowed:
+            return candidate
+    return None
+
 
 class IllegalTransition(ValueError):
     """A move the lifecycle does not allow; names both statuses."""

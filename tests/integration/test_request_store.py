@@ -137,6 +137,33 @@ def test_a_move_whose_expected_status_no_longer_holds_changes_nothing(store):
     assert after["request"]["dag_run_id"] == "manual__1"
 
 
+def test_a_tasks_test_request_ends_with_its_task_and_only_a_test_request_does(store):
+    """A TEST request ends COMPLETED from where its one task left it, or FAILED; any other request never moves so."""
+    tester = Actor("ENGINE", "__airflow_temporary_run_1__", "generate", 1)
+    _new(store, "req-test", trigger_type="TEST")
+    assert store.move("req-test", "PENDING", "IN_PROGRESS", tester, claim=True)
+    assert store.move("req-test", "IN_PROGRESS", "GENERATED", tester)
+    assert store.end_tasks_test_request("req-test", tester, succeeded=True, details={"tasks_test": "generate"})
+    assert store.get_request("req-test")["status"] == "COMPLETED"
+    assert _statuses(store.trail("req-test"))[-1] == ("GENERATED", "COMPLETED")
+    assert store.end_tasks_test_request("req-test", tester, succeeded=False) is None, "a finished request stays"
+
+    _new(store, "req-test-2", trigger_type="TEST")
+    assert store.move("req-test-2", "PENDING", "IN_PROGRESS", tester, claim=True)
+    ended = store.end_tasks_test_request("req-test-2", tester, succeeded=False, last_error="generate: boom")
+    assert ended == Status.FAILED
+    assert (store.get_request("req-test-2")["status"], store.get_request("req-test-2")["last_error"]) == (
+        "FAILED",
+        "generate: boom",
+    )
+
+    _new(store, "req-real")
+    assert store.move("req-real", "PENDING", "IN_PROGRESS", ORCH, claim=True)
+    assert store.end_tasks_test_request("req-real", ORCH, succeeded=True) is None
+    assert store.get_request("req-real")["status"] == "IN_PROGRESS"
+    assert store.end_tasks_test_request("no-such-request", ORCH, succeeded=True) is None
+
+
 ILLEGAL = [(old, new) for old in Status for new in Status if new not in TRANSITIONS[old]]
 
 

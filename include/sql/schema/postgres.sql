@@ -5,7 +5,7 @@ CREATE TABLE IF NOT EXISTS report_requests (
     parameters              JSONB,
     distribution_overrides  JSONB,
     priority                INTEGER       NOT NULL DEFAULT 5,
-    trigger_type            VARCHAR(16)   NOT NULL DEFAULT 'ADHOC',  -- ADHOC, SCHEDULED, MANUAL, API, RETRY
+    trigger_type            VARCHAR(16)   NOT NULL DEFAULT 'ADHOC',  -- ADHOC, SCHEDULED, MANUAL, API, RETRY, TEST
     requested_by            VARCHAR(200),
     requested_at            TIMESTAMPTZ     NOT NULL DEFAULT CURRENT_TIMESTAMP,
     status                  VARCHAR(16)   NOT NULL DEFAULT 'PENDING',

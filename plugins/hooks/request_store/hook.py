@@ -19,9 +19,9 @@ from airflow.sdk import BaseHook
 from hooks.request_store.statements import STREAM, schema_statements, snowflake_statement
 from hooks.request_store.transaction import Actor, Transaction
 from hooks.sql_dialect import dialect_of, to_json, transaction
-from reporting.constants import EventType
+from reporting.constants import EventType, TriggerType
 from reporting.errors import ErrorInfo
-from reporting.lifecycle import Status, check_transition
+from reporting.lifecycle import Status, check_transition, ending_of_tasks_test
 from reporting.masking import mask_secrets
 
 
@@ -104,7 +104,7 @@ class RequestStoreHook(BaseHook):
         :param request_id: the request's id.
         :param report_id: the report definition id.
         :param parameters: the parameters as supplied.
-        :param trigger_type: ADHOC, SCHEDULED, MANUAL, API or RETRY.
+        :param trigger_type: ADHOC, SCHEDULED, MANUAL, API, RETRY or TEST (see ``reporting.constants.TriggerType``).
         :param requested_by: who asked.
         :param actor: who is writing.
         :param priority: 1-10.
@@ -172,6 +172,54 @@ class RequestStoreHook(BaseHook):
         :raises reporting.lifecycle.IllegalTransition: the lifecycle does not allow the move.
         """
         old_status, new_status = check_transition(expected, new)
+        return self._update_status(
+            request_id, old_status, new_status, actor, details=details, claim=claim, last_error=last_error
+        )
+
+    def end_tasks_test_request(
+        self,
+        request_id: str,
+        actor: Actor,
+        *,
+        succeeded: bool,
+        details: Mapping[str, Any] | None = None,
+        last_error: str | None = None,
+    ) -> Status | None:
+        """End the TEST request of a tasks-test run with its one task: COMPLETED if it succeeded, else FAILED.
+
+        Returns the status it ended in; ``None``, changing nothing, for a request that does not
+        exist, is not a TEST request, or has already finished. See ``reporting.lifecycle.TASKS_TEST_ENDS``.
+
+        :param request_id: the request's id.
+        :param actor: the task that ended.
+        :param succeeded: whether the task succeeded.
+        :param details: JSON details for the audit row.
+        :param last_error: the task's error, when it failed.
+        """
+        row = self.get_request(request_id)
+        if row is None or row["trigger_type"] != TriggerType.TEST:
+            return None
+        old_status = Status(row["status"])
+        new_status = ending_of_tasks_test(old_status, succeeded)
+        if new_status is None:
+            return None
+        moved = self._update_status(
+            request_id, old_status, new_status, actor, details=details, claim=False, last_error=last_error
+        )
+        return new_status if moved else None
+
+    def _update_status(
+        self,
+        request_id: str,
+        old_status: Status,
+        new_status: Status,
+        actor: Actor,
+        *,
+        details: Mapping[str, Any] | None,
+        claim: bool,
+        last_error: str | None,
+    ) -> bool:
+        """The conditional update and its audit row, for a move already checked against the lifecycle."""
         now = _now()
         with self._transaction() as tx:
             moved = tx.execute(

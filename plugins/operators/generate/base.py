@@ -19,6 +19,7 @@ from report_runtime.request_context import actor, request_store
 from report_runtime.retry import EngineRetryPolicy
 from report_runtime.sending_gate import hold_if_paused
 from report_runtime.staging import stage_file
+from report_runtime.tasks_test import upstream_request
 from reporting.contracts import Artifact, artifact_summary
 from reporting.definition import HttpEngine, InvalidParameters, ReportDefinition, ReportFormat
 from reporting.engine_errors import EngineError, engine_error_from_dict
@@ -55,7 +56,8 @@ class ReportEngineOperator(BaseOperator):
     metadata only, never the report bytes.
 
     :param definition: the report definition.
-    :param request: the claimed request (the claim task's XCom).
+    :param request: the claimed request (the claim task's XCom); in a tasks-test run without it, the
+        task claims a TEST request itself first (see ``report_runtime.tasks_test``).
     :param report_path: what the engine runs (templated): the SQL file under include/sql, the
         catalog or folder path, the report id or name; ``None`` takes the definition's.
     :param parameters: parameter values (templated) that replace the request's, by name; for DAGs
@@ -102,6 +104,7 @@ class ReportEngineOperator(BaseOperator):
         return engine
 
     def execute(self, context: Context) -> list[Artifact]:
+        self.request = upstream_request(self, context)
         hold_if_paused(context, self.request["request_id"])
         run = self.prepare()
         with tempfile.TemporaryDirectory(prefix=f"report-{self.definition.id}-") as workdir:
@@ -263,6 +266,7 @@ class DeferrableReportOperator(HttpReportOperator):
     """
 
     def execute(self, context: Context) -> NoReturn:
+        self.request = upstream_request(self, context)
         hold_if_paused(context, self.request["request_id"])
         run = self.prepare()
         with fail_fast():
@@ -286,6 +290,7 @@ class DeferrableReportOperator(HttpReportOperator):
         :param context: the task context.
         :param event: the trigger's payload: ``{"status": "success", "exports": {format: id}}`` or an error.
         """
+        self.request = upstream_request(self, context)
         with fail_fast():
             if event.get("status") != "success":
                 raise engine_error_from_dict(event["error"])

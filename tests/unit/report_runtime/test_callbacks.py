@@ -47,3 +47,88 @@ def test_a_retry_is_recorded_with_its_error_in_whatever_form_it_comes(monkeypatc
             {"task": "generate", "try_number": 2, "error_code": error_code, "error": message},
         ),
     ]
+
+
+class _TestRunStore:
+    """The store calls a tasks-test run's callbacks make."""
+
+    def __init__(self, recorded: bool = True) -> None:
+        self.recorded = recorded
+        self.errors: list[tuple] = []
+        self.ends: list[tuple] = []
+
+    def get_request(self, request_id):
+        return {"request_id": request_id, "status": "IN_PROGRESS"} if self.recorded else None
+
+    def record_error(self, request_id, error, actor):
+        self.errors.append((request_id, error.error_class, error.message))
+
+    def end_tasks_test_request(self, request_id, actor, *, succeeded, details, last_error):
+        self.ends.append((request_id, succeeded, details, last_error))
+        return "COMPLETED" if succeeded else "FAILED"
+
+
+def _tasks_test_context(task_id="generate", exception=None):
+    return {
+        "dag_run": SimpleNamespace(
+            conf=None,
+            dag_id="report__sales",
+            run_id="__airflow_temporary_run_2026-12-03T17:32:30+00:00__",
+            logical_date=None,
+        ),
+        "ti": SimpleNamespace(task_id=task_id, try_number=1),
+        "exception": exception,
+    }
+
+
+def test_a_tasks_test_run_ends_its_request_completed_when_its_task_succeeds(monkeypatch):
+    store = _TestRunStore()
+    monkeypatch.setattr(callbacks, "request_store", lambda: store)
+
+    callbacks.on_task_success(_tasks_test_context())
+
+    [(_, succeeded, details, last_error)] = store.ends
+    assert (succeeded, details, last_error) == (True, {"tasks_test": "generate", "outcome": "success"}, None)
+    assert store.errors == []
+
+
+@pytest.mark.parametrize("callback", [callbacks.on_task_retry, callbacks.on_task_failure])
+def test_a_failed_tasks_test_ends_its_request_failed_and_neither_pauses_sending_nor_notifies(monkeypatch, callback):
+    store = _TestRunStore()
+    monkeypatch.setattr(callbacks, "request_store", lambda: store)
+    monkeypatch.setattr(callbacks, "pause_sending", lambda *a: pytest.fail("a test never pauses sending"))
+    monkeypatch.setattr(callbacks, "notify_failure", lambda *a: pytest.fail("a test never notifies"))
+
+    callback(_tasks_test_context(exception=ConnectionRefusedError("engine down")))
+
+    assert [e[1:] for e in store.errors] == [("ConnectionRefusedError", "engine down")]
+    [(_, succeeded, _, last_error)] = store.ends
+    assert (succeeded, last_error) == (False, "generate: ConnectionRefusedError: engine down")
+
+
+def test_a_skipped_tasks_test_ends_its_request_failed_so_reports_retry_never_resends_it(monkeypatch):
+    store = _TestRunStore()
+    monkeypatch.setattr(callbacks, "request_store", lambda: store)
+
+    callbacks.on_task_skipped(_tasks_test_context())
+
+    [(_, succeeded, details, last_error)] = store.ends
+    assert (succeeded, details["outcome"]) == (False, "skipped")
+    assert "REPORTING_SEND_REPORTS" in last_error
+
+
+def test_ordinary_runs_ignore_the_success_and_skip_callbacks(monkeypatch):
+    monkeypatch.setattr(callbacks, "request_store", lambda: pytest.fail("no store call for an ordinary run"))
+    callbacks.on_task_success(_context(None))
+    callbacks.on_task_skipped(_context(None))
+
+
+def test_a_mapped_task_that_failed_before_it_could_say_why_logs_the_hint(monkeypatch, caplog):
+    store = _TestRunStore(recorded=False)
+    monkeypatch.setattr(callbacks, "request_store", lambda: store)
+
+    callbacks.on_task_retry(_tasks_test_context("distribute", KeyError("target")))
+
+    assert store.errors == [], "no request was recorded: there is no error row to write"
+    assert "distribute needs generate's files" in caplog.text
+    assert "`airflow dags test report__sales <date>` first" in caplog.text

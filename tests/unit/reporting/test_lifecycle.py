@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from reporting.lifecycle import TERMINAL, TRANSITIONS, IllegalTransition, Status, check_transition
+from reporting.lifecycle import (
+    TASKS_TEST_ENDS,
+    TERMINAL,
+    TRANSITIONS,
+    IllegalTransition,
+    Status,
+    check_transition,
+    ending_of_tasks_test,
+)
 
 
 def test_status_is_a_str_enum_with_every_status():
@@ -70,3 +78,29 @@ def test_the_error_names_both_states_and_the_allowed_ones():
 def test_unknown_status_is_refused():
     with pytest.raises(IllegalTransition, match="from SENT to PENDING"):
         check_transition("SENT", "PENDING")
+
+
+@pytest.mark.parametrize(
+    ("status", "succeeded", "end"),
+    [
+        ("IN_PROGRESS", True, "COMPLETED"),
+        ("GENERATED", True, "COMPLETED"),
+        ("DISTRIBUTED", True, "COMPLETED"),
+        ("IN_PROGRESS", False, "FAILED"),
+        ("GENERATED", False, "FAILED"),
+        ("HELD", False, "FAILED"),
+        ("HELD", True, "FAILED"),
+        ("PENDING", False, "FAILED"),
+        ("COMPLETED", True, None),
+        ("FAILED", False, None),
+        ("DUPLICATE", False, None),
+    ],
+)
+def test_a_tasks_test_request_ends_with_its_task_never_in_flight(status, succeeded, end):
+    assert ending_of_tasks_test(status, succeeded) == (Status(end) if end else None)
+
+
+def test_a_tasks_test_end_leaves_nothing_in_flight_and_adds_only_ends():
+    in_flight = {Status.PENDING, Status.HELD, Status.IN_PROGRESS, Status.GENERATED, Status.DISTRIBUTED}
+    assert set(TASKS_TEST_ENDS) == in_flight
+    assert set().union(*TASKS_TEST_ENDS.values()) == {Status.COMPLETED, Status.FAILED}
