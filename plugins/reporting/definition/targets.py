@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
+from reporting.conflicts import OnConflict
 from reporting.definition.base import CONN_ID, EMAIL, DefinitionModel, ReportFormat, matching, safe_directory
 from reporting.durations import Duration
 from reporting.naming import expand_env
@@ -25,6 +26,8 @@ class LocalTarget(DefinitionModel):
     :param path: an absolute directory; created if missing.
     :param filename: the file-name template.
     :param formats: deliver only these formats (default: all the report's formats).
+    :param on_conflict: when the file name holds another request's delivered file: ``unique`` (deliver
+        under a tagged name beside it), ``replace`` (write over it, noted in both trails) or ``fail``.
     """
 
     type: Literal["local"]
@@ -32,6 +35,7 @@ class LocalTarget(DefinitionModel):
     path: str = Field(min_length=1)
     filename: str = "{report_id}_{run_date}.{format}"
     formats: list[ReportFormat] | None = Field(default=None, min_length=1)
+    on_conflict: OnConflict = OnConflict.UNIQUE
 
     def templates(self) -> list[tuple[str, str, str]]:
         """``(field, template, kind)`` of every template this target renders."""
@@ -71,6 +75,8 @@ class S3Target(DefinitionModel):
     :param bucket: the bucket.
     :param key: the object-key template; ``/`` separates segments, each sanitised.
     :param formats: deliver only these formats (default: all the report's formats).
+    :param on_conflict: when the file name holds another request's delivered file: ``unique`` (deliver
+        under a tagged name beside it), ``replace`` (write over it, noted in both trails) or ``fail``.
     """
 
     type: Literal["s3"]
@@ -79,6 +85,7 @@ class S3Target(DefinitionModel):
     bucket: str
     key: str = "{report_id}/{run_date}/{report_id}_{run_date}.{format}"
     formats: list[ReportFormat] | None = Field(default=None, min_length=1)
+    on_conflict: OnConflict = OnConflict.UNIQUE
 
     @field_validator("bucket")
     @classmethod
@@ -100,6 +107,8 @@ class SftpTarget(DefinitionModel):
     :param directory: the absolute remote directory; created if missing.
     :param filename: the file-name template.
     :param formats: deliver only these formats (default: all the report's formats).
+    :param on_conflict: when the file name holds another request's delivered file: ``unique`` (deliver
+        under a tagged name beside it), ``replace`` (write over it, noted in both trails) or ``fail``.
     """
 
     type: Literal["sftp"]
@@ -108,6 +117,7 @@ class SftpTarget(DefinitionModel):
     directory: str = Field(min_length=1)
     filename: str = "{report_id}_{run_date}.{format}"
     formats: list[ReportFormat] | None = Field(default=None, min_length=1)
+    on_conflict: OnConflict = OnConflict.UNIQUE
 
     @field_validator("directory")
     @classmethod
@@ -128,6 +138,8 @@ class SmbTarget(DefinitionModel):
     :param directory: the directory inside the share (``""`` for its root); created if missing.
     :param filename: the file-name template.
     :param formats: deliver only these formats (default: all the report's formats).
+    :param on_conflict: when the file name holds another request's delivered file: ``unique`` (deliver
+        under a tagged name beside it), ``replace`` (write over it, noted in both trails) or ``fail``.
     """
 
     type: Literal["smb"]
@@ -137,6 +149,7 @@ class SmbTarget(DefinitionModel):
     directory: str = ""
     filename: str = "{report_id}_{run_date}.{format}"
     formats: list[ReportFormat] | None = Field(default=None, min_length=1)
+    on_conflict: OnConflict = OnConflict.UNIQUE
 
     @field_validator("share")
     @classmethod
