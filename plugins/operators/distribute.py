@@ -489,10 +489,10 @@ class DistributeOperator(BaseOperator):
             if action in (Action.WRITE, Action.NEXT):
                 return action
             if action is Action.FAIL:
-                state = "its delivered file" if holder.delivered else "its file, being written now"
+                state = "delivered" if holder.delivered else "being written now"
                 raise DeliveryConflict(
-                    f"target {key!r} ({spec.type}): {location} holds request {holder.request_id!r}'s {fmt} "
-                    f"({state}); on_conflict: fail refuses to write over it"
+                    f"target {key!r} ({spec.type}): {location} holds the {fmt} file of request "
+                    f"{holder.request_id!r} ({state}); on_conflict: fail refuses to write over it"
                 )
             if action is Action.TAKE_OVER:
                 if store.take_over_location(

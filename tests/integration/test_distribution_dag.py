@@ -607,7 +607,7 @@ def test_two_requests_for_one_name_with_fail_fail_the_second_naming_the_conflict
     assert trail["request"]["status"] == "FAILED"
     assert (
         "DeliveryConflict" in trail["request"]["last_error"]
-        and f"request {first!r}'s" in trail["request"]["last_error"]
+        and f"file of request {first!r}" in trail["request"]["last_error"]
     )
     assert "on_conflict: fail" in trail["request"]["last_error"]
     assert sorted(e["message"].split(":", 1)[0] for e in trail["errors"]) == [
