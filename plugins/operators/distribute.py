@@ -186,7 +186,12 @@ def deliver_sftp(
     name = name or rendered_name(target, naming, artifact["format"])
     hook = SFTPHook(ssh_conn_id=target.conn_id)
     with _upload(artifact, name, target.directory) as up, hook.get_managed_conn() as sftp:
-        hook.create_directory(target.directory)
+        try:
+            hook.create_directory(target.directory)
+        except OSError:
+            # The hook looks, then creates: another upload into the same new folder may create it in between.
+            if not hook.isdir(target.directory):
+                raise
         try:
             # confirm=True stats the uploaded file and raises if its size differs.
             hook.store_file(up.partial, up.local, confirm=True)
