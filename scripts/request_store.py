@@ -60,12 +60,36 @@ def format_trail(trail: dict) -> str:
             )
     if trail["deliveries"]:
         lines += ["", "Deliveries:"]
+        notes = _replacements(trail["events"])
         for delivery in trail["deliveries"]:
+            note = notes.get((delivery["remote_location"], delivery["target_key"], delivery["format"]), "")
             lines.append(
                 f"  {delivery['delivered_at']}  {delivery['target_key']} {delivery['format']}"
-                f" {delivery['bytes']} bytes sha256 {delivery['sha256'][:12]}  {delivery['remote_location']}"
+                f" {delivery['bytes']} bytes sha256 {delivery['sha256'][:12]}  {delivery['remote_location']}{note}"
             )
     return "\n".join(lines)
+
+
+def _replacements(events: list[dict]) -> dict[tuple[object, ...], str]:
+    """(location, target, format) -> what the REPLACED rows say about this request's delivery there.
+
+    A file another request wrote over no longer matches its recorded SHA-256; the trail says so
+    next to the delivery, not only among the events.
+    """
+    notes: dict[tuple[object, ...], str] = {}
+    for event in events:
+        details = event["details"]
+        if event["event_type"] != "REPLACED" or not isinstance(details, dict):
+            continue
+        where = (details.get("location"), details.get("target"), details.get("format"))
+        if "replaced_by" in details:
+            notes[where] = (
+                f"  REPLACED by request {details['replaced_by']} at {event['event_timestamp']}"
+                " (the file there is no longer this one)"
+            )
+        elif "replaces" in details:
+            notes[where] = f"  (wrote over request {details['replaces']}'s file, sha256 {str(details['sha256'])[:12]})"
+    return notes
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -144,7 +144,7 @@ def refuse_missing_upstream(task: Any, context: Context, *inputs: Any) -> None:
     :param context: the task context.
     :param inputs: the task's upstream inputs (XComs); ``None`` when missing.
     """
-    dag_run = context["dag_run"]
-    if is_tasks_test_run(dag_run) and any(value is None for value in inputs):
+    dag_run = context.get("dag_run")
+    if dag_run is not None and is_tasks_test_run(dag_run) and any(value is None for value in inputs):
         when = run_date_argument(dag_run.logical_date)
         raise AirflowFailException(missing_upstream_hint(dag_run.dag_id, task.task_id, when))

@@ -51,6 +51,8 @@ class EventType(StrEnum):
     """A task is retried, a held request is re-sent, or a re-sent request went through."""
     ERROR = "ERROR"
     """A failure was recorded in the error log."""
+    REPLACED = "REPLACED"
+    """A request's delivered file was written over by another request's (``on_conflict: replace``)."""
 
 
 class NotificationEvent(StrEnum):

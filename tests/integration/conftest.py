@@ -75,7 +75,10 @@ def _truncate_pg(dbname: str) -> None:
     conn = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=dbname)
     conn.autocommit = True
     with conn.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS report_requests, audit_log, error_log, delivery_log, request_intake_queue")
+        cur.execute(
+            "DROP TABLE IF EXISTS report_requests, audit_log, error_log, delivery_log, delivery_claims,"
+            " request_intake_queue"
+        )
     conn.close()
 
 

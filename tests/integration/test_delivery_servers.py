@@ -7,7 +7,9 @@ server killed in the middle of an upload leaves nothing under the final name.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 import threading
 import time
@@ -315,3 +317,102 @@ def test_email_header_injection_through_a_parameter_is_refused_before_sending(sm
         deliver_email(target, [staging(b"x")], _naming(region="EMEA\r\nBcc: spy@evil.test"), "mail")
 
     assert smtp.messages() == []
+
+
+# --- two requests, one name, at the same moment ---------------------------------------------------
+
+
+@pytest.mark.parametrize("policy", ["unique", "fail", "replace"])
+def test_two_requests_uploading_one_sftp_name_at_once_never_overwrite_silently(
+    sftp, staging, tmp_path, monkeypatch, policy
+):
+    from hooks.request_store import Actor, RequestStoreHook
+    from operators import distribute
+    from operators.distribute import DeliveryConflict, DistributeOperator
+    from reporting.definition import ReportDefinition
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_REPORTING_REQUEST_STORE", json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "r.db")})
+    )
+    monkeypatch.setattr(distribute, "hold_if_paused", lambda context, request_id: None)
+    monkeypatch.setattr(distribute, "actor", lambda context: Actor("DISTRIBUTOR", "run", "distribute", 1))
+    monkeypatch.setattr(distribute, "CLAIM_POLL_SECONDS", 0.05)
+    store = RequestStoreHook()
+    store.apply_schema()
+    _, folder = sftp
+    directory = folder / policy
+    definition = ReportDefinition.model_validate(
+        {
+            "id": "sales",
+            "title": "Sales",
+            "owner": "bi",
+            "engine": {"type": "sql", "conn_id": "warehouse", "sql": "sales.sql"},
+            "formats": ["pdf"],
+            "distribution": [
+                {
+                    "type": "sftp",
+                    "name": "partner",
+                    "conn_id": "sftp_reports_it",
+                    "directory": str(directory),
+                    "on_conflict": policy,
+                }
+            ],
+        }
+    )
+    upload = distribute.DELIVERERS["sftp"]
+    both_looked = threading.Barrier(2)
+
+    def overlapping_upload(*args):
+        # Each upload starts once both requests have claimed, so the two really overlap on the server.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_looked.wait(timeout=1)
+        return upload(*args)
+
+    monkeypatch.setitem(distribute.DELIVERERS, "sftp", overlapping_upload)
+    operators = {
+        request_id: DistributeOperator(
+            task_id=f"distribute_{request_id}",
+            definition=definition,
+            request={"request_id": request_id, "run_date": "2026-11-20", "parameters": {}},
+            artifacts=[staging(os.urandom(2_000_000), "pdf", name=f"{request_id}.pdf")],
+            target={"key": "partner", "spec": definition.distribution[0].model_dump(mode="json")},
+        )
+        for request_id in ("req-a", "req-b")
+    }
+    start = threading.Barrier(2)
+    results: dict[str, object] = {}
+
+    def run(request_id: str) -> None:
+        start.wait()
+        try:
+            results[request_id] = operators[request_id].execute({})[0]
+        except Exception as exc:
+            results[request_id] = exc
+
+    threads = [threading.Thread(target=run, args=(request_id,)) for request_id in operators]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    delivered = {r: o for r, o in results.items() if isinstance(o, dict)}
+    names = sorted(p.name for p in directory.iterdir())
+    if policy == "unique":
+        assert len(delivered) == 2 and len(names) == 2 and "sales_2026-11-20.pdf" in names, results
+    elif policy == "fail":
+        [refused] = [o for o in results.values() if isinstance(o, Exception)]
+        assert isinstance(refused, DeliveryConflict) and len(delivered) == 1, results
+        assert names == ["sales_2026-11-20.pdf"]
+    else:
+        assert len(delivered) == 2 and names == ["sales_2026-11-20.pdf"], results
+    for request_id in operators:
+        trail = store.trail(request_id)
+        replaced = {e["details"]["location"] for e in trail["events"] if "replaced_by" in (e["details"] or {})}
+        for delivery in trail["deliveries"]:
+            path = Path(delivery["remote_location"].removeprefix("sftp://127.0.0.1"))
+            matches = hashlib.sha256(path.read_bytes()).hexdigest() == delivery["sha256"]
+            assert matches or delivery["remote_location"] in replaced, f"{request_id}: {path} changed unannounced"
+    if policy == "replace":
+        assert [
+            r for r in operators if any("replaced_by" in (e["details"] or {}) for e in store.trail(r)["events"])
+        ] != [], "the earlier request's trail says its file was replaced"

@@ -24,6 +24,7 @@ import yaml
 
 from conftest import drain
 from hooks.request_store import RequestStoreHook
+from reporting.conflicts import request_tag
 from reporting.definition import ReportDefinition
 from servers.mail import attachments
 
@@ -512,3 +513,133 @@ def test_an_override_whose_connection_points_at_a_host_not_allowed_is_refused(fa
     assert [m["message"]["X-Report-Event"] for m in env["smtp"].messages()] == ["report.failed"], (
         "only the failure mail"
     )
+
+
+# --- two requests, one file name ------------------------------------------------------------------
+# The same report, parameters and day render the same names on every target; only the label (in
+# the PDF, not in any name) tells the two requests' files apart.
+
+
+def _same_names_definition(env: dict[str, Any], on_conflict: str) -> ReportDefinition:
+    s3, sftp, smb = (t.model_dump(mode="json") for t in _definition(env).distribution[:3])
+    local = {
+        "type": "local",
+        "name": "share",
+        "path": str(env["tmp"] / "share"),
+        "filename": "{report_id}_{params[region]}_{run_date}.{format}",
+    }
+    return _definition(env, distribution=[{**t, "on_conflict": on_conflict} for t in (local, s3, sftp, smb)])
+
+
+def _read(env: dict[str, Any], location: str) -> bytes | None:
+    """The bytes at a delivery location, read straight from the server's storage (``None``: nothing there)."""
+    if location.startswith("s3://"):
+        bucket, key = location.removeprefix("s3://").split("/", 1)
+        try:
+            return env["s3"].get_object(Bucket=bucket, Key=key)["Body"].read()
+        except env["s3"].exceptions.NoSuchKey:
+            return None
+    if location.startswith("sftp://"):
+        path = Path("/" + location.removeprefix("sftp://").split("/", 1)[1])
+    elif location.startswith("smb://"):
+        path = env["smb"].share_path / location.removeprefix("smb://").split("/", 2)[2]
+    else:
+        path = Path(location)
+    return path.read_bytes() if path.exists() else None
+
+
+def _replaced(trail: dict, key: str) -> list[dict]:
+    return [e["details"] for e in trail["events"] if e["event_type"] == "REPLACED" and key in e["details"]]
+
+
+def _assert_recorded_checksums_hold_or_were_replaced(env: dict[str, Any], store, request_ids) -> None:
+    """Every recorded SHA-256 matches the file at its location, or the request's trail says it was replaced."""
+    for request_id in request_ids:
+        trail = store.trail(request_id)
+        replaced = {d["location"] for d in _replaced(trail, "replaced_by")}
+        for delivery in trail["deliveries"]:
+            data = _read(env, delivery["remote_location"])
+            assert (data is not None and _sha(data) == delivery["sha256"]) or delivery["remote_location"] in replaced, (
+                f"{request_id}: {delivery['remote_location']} changed unannounced"
+            )
+
+
+def _two_requests(factory, env, on_conflict: str):
+    definition = _same_names_definition(env, on_conflict)
+    first, second = (_request_conf(parameters={"label": label}) for label in ("first", "second"))
+    first_run, _ = _run(factory, definition, first)
+    assert str(first_run.state) == "success", _states(first_run)
+    second_run, _ = _run(factory, definition, second)
+    return first["request_id"], second["request_id"], second_run
+
+
+def test_two_requests_for_one_name_by_default_deliver_two_files_each_with_its_checksum(factory, env):
+    first, second, run = _two_requests(factory, env, "unique")
+
+    assert str(run.state) == "success", _states(run)
+    store = RequestStoreHook()
+    places = {r: {(d["target_key"], d["format"]): d for d in store.trail(r)["deliveries"]} for r in (first, second)}
+    assert set(places[first]) == set(places[second]) and len(places[first]) == 8, "4 targets x 2 formats"
+    tag = request_tag(second)
+    for where, earlier in places[first].items():
+        later = places[second][where]
+        assert f"__{tag}." in later["remote_location"].rsplit("/", 1)[-1]
+        assert later["remote_location"].replace(f"__{tag}", "") == earlier["remote_location"]
+        for delivery in (earlier, later):
+            assert _sha(_read(env, delivery["remote_location"])) == delivery["sha256"]
+    assert places[first]["partner", "pdf"]["sha256"] != places[second]["partner", "pdf"]["sha256"]
+    _assert_recorded_checksums_hold_or_were_replaced(env, store, [first, second])
+    assert _replaced(store.trail(first), "replaced_by") == []
+
+
+def test_two_requests_for_one_name_with_fail_fail_the_second_naming_the_conflict(factory, env):
+    from airflow.models import Variable
+
+    from report_runtime.sending_gate import SEND_REPORTS_VARIABLE
+
+    first, second, run = _two_requests(factory, env, "fail")
+
+    assert str(run.state) == "failed"
+    states = _states(run)
+    assert [s for t, s in states.items() if t.startswith("distribute[")] == ["failed"] * 4, states
+    store = RequestStoreHook()
+    trail = store.trail(second)
+    assert trail["request"]["status"] == "FAILED"
+    assert (
+        "DeliveryConflict" in trail["request"]["last_error"]
+        and f"file of request {first!r}" in trail["request"]["last_error"]
+    )
+    assert "on_conflict: fail" in trail["request"]["last_error"]
+    assert sorted(e["message"].split(":", 1)[0] for e in trail["errors"]) == [
+        "target 'lake' (s3)",
+        "target 'nas' (smb)",
+        "target 'partner' (sftp)",
+        "target 'share' (local)",
+    ]
+    locations = {d["remote_location"] for d in store.trail(first)["deliveries"]}
+    assert all(any(loc in e["message"] for loc in locations) for e in trail["errors"]), "each names its location"
+    assert all(e["retry_eligible"] is False for e in trail["errors"])
+    assert not [e for e in trail["events"] if e["event_type"] == "RETRY"], "refused at once, never retried"
+    assert Variable.get(SEND_REPORTS_VARIABLE, default_var="true") != "false", "a conflict does not pause sending"
+    assert trail["deliveries"] == []
+    _assert_recorded_checksums_hold_or_were_replaced(env, store, [first, second])
+
+
+def test_two_requests_for_one_name_with_replace_say_so_in_both_trails(factory, env):
+    first, second, run = _two_requests(factory, env, "replace")
+
+    assert str(run.state) == "success", _states(run)
+    store = RequestStoreHook()
+    earlier, later = store.trail(first), store.trail(second)
+    recorded = {(d["target_key"], d["format"]): d for d in earlier["deliveries"]}
+    assert {(d["target"], d["format"]): d["replaced_by"] for d in _replaced(earlier, "replaced_by")} == dict.fromkeys(
+        recorded, second
+    )
+    assert {(d["target"], d["format"]): (d["location"], d["sha256"]) for d in _replaced(earlier, "replaced_by")} == {
+        where: (d["remote_location"], d["sha256"]) for where, d in recorded.items()
+    }
+    assert sorted(d["replaces"] for d in _replaced(later, "replaces")) == [first] * 8
+    for delivery in later["deliveries"]:
+        assert delivery["remote_location"] == recorded[delivery["target_key"], delivery["format"]]["remote_location"]
+        assert _sha(_read(env, delivery["remote_location"])) == delivery["sha256"], "the file is the second one's"
+    _assert_recorded_checksums_hold_or_were_replaced(env, store, [first, second])

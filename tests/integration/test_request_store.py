@@ -7,11 +7,13 @@ import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from hooks.request_store import Actor, RequestStoreHook
+from reporting.conflicts import location_key
 from reporting.errors import ErrorInfo
 from reporting.lifecycle import TRANSITIONS, IllegalTransition, Status
 
@@ -252,3 +254,156 @@ def test_eight_processes_race_to_claim_one_request_and_exactly_one_wins(backend,
     assert len(claims) == 1
     assert trail["request"]["dag_run_id"] == claims[0]["dag_run_id"]
     assert trail["request"]["attempt"] == 1
+
+
+# --- delivery locations --------------------------------------------------------------------------
+
+DISTRIBUTOR = Actor("DISTRIBUTOR", "manual__1", "distribute", 1)
+HOUR = timedelta(hours=1)
+
+
+def _claim(store: RequestStoreHook, request_id: str, location: str = "/nas/sales.csv", lease: timedelta = HOUR):
+    return store.claim_location(
+        location_key("local", location), location, request_id=request_id, target_key="nas", format="csv", lease=lease
+    )
+
+
+def _deliver(store: RequestStoreHook, request_id: str, location: str = "/nas/sales.csv", sha: str = "a") -> None:
+    assert store.record_delivery(
+        request_id,
+        target_key="nas",
+        format="csv",
+        location=location,
+        size=1,
+        sha256=sha * 64,
+        actor=DISTRIBUTOR,
+        claim_key=location_key("local", location),
+    )
+
+
+def test_a_location_stays_with_the_first_request_that_claims_it(store):
+    first = _claim(store, "req-a")
+    assert (first["request_id"], first["delivered_at"], first["expired"]) == ("req-a", None, False)
+    assert _claim(store, "req-b")["request_id"] == "req-a", "another request sees the holder"
+    assert _claim(store, "req-a")["generation"] > first["generation"], "a retry renews its lease"
+
+    _deliver(store, "req-a")
+
+    claim = _claim(store, "req-b")
+    assert (claim["request_id"], claim["sha256"]) == ("req-a", "a" * 64)
+    assert claim["delivered_at"] is not None and claim["expired"] is False
+
+
+def test_a_location_delivered_before_claims_were_kept_belongs_to_that_delivery(store):
+    store.record_delivery(
+        "req-old", target_key="share", format="pdf", location="/nas/old.pdf", size=3, sha256="c" * 64, actor=DISTRIBUTOR
+    )
+
+    claim = _claim(store, "req-new", "/nas/old.pdf")
+
+    assert (claim["request_id"], claim["target_key"], claim["format"], claim["sha256"]) == (
+        "req-old",
+        "share",
+        "pdf",
+        "c" * 64,
+    )
+    assert claim["delivered_at"] is not None
+
+
+def test_an_in_flight_claim_expires_with_its_lease(store):
+    _claim(store, "req-a", lease=timedelta(0))
+
+    assert _claim(store, "req-b")["expired"] is True
+
+
+def test_taking_over_a_delivered_location_writes_replaced_into_both_trails(store):
+    _new(store, "req-a")
+    _new(store, "req-b")
+    _claim(store, "req-a")
+    _deliver(store, "req-a")
+    seen = _claim(store, "req-b")
+
+    assert store.take_over_location(
+        seen, request_id="req-b", target_key="lake", format="csv", lease=HOUR, actor=DISTRIBUTOR
+    )
+    assert not store.take_over_location(
+        seen, request_id="req-c", target_key="nas", format="csv", lease=HOUR, actor=DISTRIBUTOR
+    ), "the claim changed since it was read"
+
+    claim = store.get_location_claim(location_key("local", "/nas/sales.csv"))
+    assert (claim["request_id"], claim["delivered_at"], claim["sha256"]) == ("req-b", None, None)
+    [earlier] = [e for e in store.trail("req-a")["events"] if e["event_type"] == "REPLACED"]
+    assert earlier["details"] == {
+        "location": "/nas/sales.csv",
+        "target": "nas",
+        "format": "csv",
+        "sha256": "a" * 64,
+        "replaced_by": "req-b",
+    }
+    [later] = [e for e in store.trail("req-b")["events"] if e["event_type"] == "REPLACED"]
+    assert later["details"] == {
+        "location": "/nas/sales.csv",
+        "target": "lake",
+        "format": "csv",
+        "sha256": "a" * 64,
+        "replaces": "req-a",
+    }
+    _deliver(store, "req-b", sha="b")
+    assert store.get_location_claim(location_key("local", "/nas/sales.csv"))["sha256"] == "b" * 64
+
+
+def test_taking_over_a_dead_try_writes_no_replaced_row(store):
+    seen = _claim(store, "req-a", lease=timedelta(0))
+
+    assert store.take_over_location(
+        seen, request_id="req-b", target_key="nas", format="csv", lease=HOUR, actor=DISTRIBUTOR
+    )
+    assert [e for e in store.trail("req-a")["events"] if e["event_type"] == "REPLACED"] == []
+
+
+_LOCATION_RACER = r"""
+import json, sys, time
+from datetime import timedelta
+sys.path.insert(0, {plugins!r})
+from hooks.request_store import RequestStoreHook
+from reporting.conflicts import location_key
+start_at, request_id = float(sys.argv[1]), sys.argv[2]
+hook = RequestStoreHook()
+hook.get_request("race")  # connect before the start line so every racer is ready
+time.sleep(max(0.0, start_at - time.time()))
+claim = hook.claim_location(
+    location_key("sftp", "sftp://h/x.csv"), "sftp://h/x.csv",
+    request_id=request_id, target_key="partner", format="csv", lease=timedelta(hours=1),
+)
+print(json.dumps(claim["request_id"]))
+"""
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_eight_processes_claim_one_location_and_all_see_one_holder(backend, request, tmp_path, monkeypatch):
+    if backend == "sqlite":
+        conn = json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "race.db")})
+    else:
+        conn = request.getfixturevalue("pg_database")
+    monkeypatch.setenv("AIRFLOW_CONN_REPORTING_REQUEST_STORE", conn)
+    RequestStoreHook().apply_schema()
+
+    start_at = time.time() + 3
+    code = _LOCATION_RACER.format(plugins=str(ROOT / "plugins"))
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(start_at), f"req-{i}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
+        )
+        for i in range(8)
+    ]
+    holders = []
+    for racer in racers:
+        out, err = racer.communicate(timeout=120)
+        assert racer.returncode == 0, err
+        holders.append(json.loads(out.strip().splitlines()[-1]))
+
+    assert len(set(holders)) == 1 and holders[0] in {f"req-{i}" for i in range(8)}

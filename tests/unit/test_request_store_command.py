@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 from hooks.request_store import Actor, RequestStoreHook
+from reporting.conflicts import location_key
 from support.runs import load_module
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,3 +43,61 @@ def test_schema_then_trail(tmp_path, monkeypatch, capsys):
 
     assert command.main(["trail", "missing", "--conn", "trail_store"]) == 1
     assert "no such request" in capsys.readouterr().out
+
+
+def test_the_trail_says_which_delivered_file_another_request_replaced(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_REPORTING_REQUEST_STORE", json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "r.db")})
+    )
+    hook = RequestStoreHook()
+    hook.apply_schema()
+    distributor = Actor("DISTRIBUTOR", "run-1", "distribute", 1)
+    location = "sftp://partner/upload/sales_EMEA_2026-11-23.csv"
+    for request_id in ("r-a", "r-b"):
+        hook.create_request(
+            request_id=request_id,
+            report_id="sales",
+            parameters={"region": "EMEA"},
+            trigger_type="API",
+            requested_by="crm",
+            actor=Actor("INTAKE"),
+        )
+    key = location_key("sftp", location)
+    claim = {"request_id": "r-a", "target_key": "partner", "format": "csv", "lease": timedelta(hours=1)}
+    hook.claim_location(key, location, **claim)
+    hook.record_delivery(
+        "r-a",
+        target_key="partner",
+        format="csv",
+        location=location,
+        size=5,
+        sha256="a" * 64,
+        actor=distributor,
+        claim_key=key,
+    )
+    seen = hook.claim_location(key, location, **{**claim, "request_id": "r-b"})
+    assert hook.take_over_location(
+        seen, request_id="r-b", target_key="partner", format="csv", lease=timedelta(hours=1), actor=distributor
+    )
+    hook.record_delivery(
+        "r-b",
+        target_key="partner",
+        format="csv",
+        location=location,
+        size=6,
+        sha256="b" * 64,
+        actor=distributor,
+        claim_key=key,
+    )
+    command = _command()
+
+    assert command.main(["trail", "r-a"]) == 0
+    earlier = capsys.readouterr().out
+    assert command.main(["trail", "r-b"]) == 0
+    later = capsys.readouterr().out
+
+    [delivery] = [line for line in earlier.splitlines() if line.endswith("(the file there is no longer this one)")]
+    assert location in delivery and "REPLACED by request r-b at " in delivery
+    assert "REPLACED" in earlier.split("Deliveries:")[0], "and among the events"
+    [delivery] = [line for line in later.splitlines() if location in line and "sha256 bbbbbbbbbbbb" in line]
+    assert delivery.endswith("(wrote over request r-a's file, sha256 aaaaaaaaaaaa)")

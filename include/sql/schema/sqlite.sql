@@ -57,6 +57,24 @@ CREATE TABLE IF NOT EXISTS delivery_log (
     PRIMARY KEY (request_id, target_key, format)
 );
 
+-- Who holds each delivered file name, so no request overwrites another's file unannounced: one row
+-- per location (claim_key is the SHA-256 of the location), claimed before the file is written.
+-- In flight while delivered_at is NULL (until lease_until, the longest the writing task may run);
+-- the delivery's record fills delivered_at and sha256. generation counts the row's changes, so a
+-- take-over applies only to the claim its caller read.
+CREATE TABLE IF NOT EXISTS delivery_claims (
+    claim_key     CHAR(64)      NOT NULL PRIMARY KEY,
+    location      VARCHAR(2000) NOT NULL,
+    request_id    VARCHAR(64)   NOT NULL,
+    target_key    VARCHAR(100)  NOT NULL,
+    format        VARCHAR(10)   NOT NULL,
+    claimed_at    TIMESTAMP     NOT NULL,
+    lease_until   TIMESTAMP     NOT NULL,
+    delivered_at  TIMESTAMP,
+    sha256        CHAR(64),
+    generation    INTEGER       NOT NULL DEFAULT 0
+);
+
 -- The intake's work queue: every worktable request the intake has taken in, and what it did with it.
 -- Taking rows in and advancing the stream (Snowflake) happen in one transaction; dispatching
 -- marks each row after its DAG run exists, so a crash in between replays into a no-op.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import BaseHook
@@ -27,6 +27,12 @@ from reporting.masking import mask_secrets
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _as_datetime(value: Any) -> datetime:
+    """A timestamp as the drivers return it (a datetime, or ISO 8601 text from SQLite), made aware (UTC)."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class RequestStoreHook(BaseHook):
@@ -377,7 +383,16 @@ class RequestStoreHook(BaseHook):
             )
 
     def record_delivery(
-        self, request_id: str, *, target_key: str, format: str, location: str, size: int, sha256: str, actor: Actor
+        self,
+        request_id: str,
+        *,
+        target_key: str,
+        format: str,
+        location: str,
+        size: int,
+        sha256: str,
+        actor: Actor,
+        claim_key: str | None = None,
     ) -> bool:
         """Record one delivered file and its DELIVERY audit row, once per (request, target, format).
 
@@ -390,6 +405,8 @@ class RequestStoreHook(BaseHook):
         :param size: its size in bytes.
         :param sha256: its checksum.
         :param actor: who delivered it.
+        :param claim_key: the location's claim (see :meth:`claim_location`), marked delivered with
+            this checksum in the same transaction; ``None`` for a delivery without a location (e-mail).
         """
         now = _now()
         values = {
@@ -403,6 +420,15 @@ class RequestStoreHook(BaseHook):
         }
         with self._transaction() as tx:
             recorded = tx.execute("insert_delivery", values)
+            if claim_key is not None:
+                held = tx.execute(
+                    "mark_delivery_claim_delivered",
+                    {"claim_key": claim_key, "request_id": request_id, "delivered_at": now, "sha256": sha256},
+                )
+                if not held:
+                    self.log.warning(
+                        "request %s: %s was taken over by another request while this one wrote it", request_id, location
+                    )
             if recorded:
                 tx.audit(
                     request_id,
@@ -418,6 +444,140 @@ class RequestStoreHook(BaseHook):
                     },
                 )
         return bool(recorded)
+
+    # --- delivery locations ---------------------------------------------------------------------
+
+    def claim_location(
+        self,
+        claim_key: str,
+        location: str,
+        *,
+        request_id: str,
+        target_key: str,
+        format: str,
+        lease: timedelta,
+    ) -> dict[str, Any]:
+        """Claim a delivery location for a request unless another request holds it; return its holder.
+
+        One transaction: a location nobody holds goes to this request (in flight until its
+        delivery is recorded, at most ``lease`` from now); a location the delivery log records
+        from before claims were kept goes to that delivery's request; a location this request
+        holds in flight gets a new lease. Of two requests claiming one location at once, exactly
+        one holds it afterwards.
+
+        Returns the claim: ``request_id`` (the holder), ``location``, ``target_key``, ``format``,
+        ``delivered_at`` and ``sha256`` (``None`` while in flight), ``generation``, and
+        ``expired`` (in flight with its lease over: the try that claimed it is dead).
+
+        :param claim_key: the location's key (:func:`reporting.conflicts.location_key`).
+        :param location: the location as the delivery log records it.
+        :param request_id: the request about to write it.
+        :param target_key: the distribution target's key.
+        :param format: the artifact format.
+        :param lease: the longest the writing task may run.
+        """
+        now = _now()
+        with self._transaction() as tx:
+            found = tx.rows("select_delivery_claim", {"claim_key": claim_key})
+            if not found:
+                earlier = tx.rows("select_location_delivery", {"location": location})
+                owner = earlier[0] if earlier else None
+                tx.execute(
+                    "insert_delivery_claim",
+                    {
+                        "claim_key": claim_key,
+                        "location": location,
+                        "request_id": owner["request_id"] if owner else request_id,
+                        "target_key": owner["target_key"] if owner else target_key,
+                        "format": owner["format"] if owner else format,
+                        "claimed_at": now,
+                        "lease_until": now + lease,
+                        "delivered_at": _as_datetime(owner["delivered_at"]) if owner else None,
+                        "sha256": owner["sha256"] if owner else None,
+                    },
+                )
+                found = tx.rows("select_delivery_claim", {"claim_key": claim_key})
+            [claim] = found
+            if claim["request_id"] == request_id and claim["delivered_at"] is None:
+                tx.execute(
+                    "renew_delivery_claim",
+                    {"claim_key": claim_key, "request_id": request_id, "lease_until": now + lease},
+                )
+                claim.update(lease_until=(now + lease).isoformat(), generation=int(claim["generation"]) + 1)
+        claim["expired"] = claim["delivered_at"] is None and _as_datetime(claim["lease_until"]) < now
+        return claim
+
+    def take_over_location(
+        self,
+        claim: Mapping[str, Any],
+        *,
+        request_id: str,
+        target_key: str,
+        format: str,
+        lease: timedelta,
+        actor: Actor,
+    ) -> bool:
+        """Hand a location another request holds to this one, if the claim is still the one read.
+
+        When the earlier holder's delivery was recorded there, both requests get a REPLACED audit
+        row in the same transaction, before the new file is written: from then on the earlier
+        request's recorded SHA-256 may no longer match, and its trail says so.
+
+        Returns ``False``, changing nothing, when the claim changed since it was read.
+
+        :param claim: the claim as :meth:`claim_location` returned it.
+        :param request_id: the request taking the location over.
+        :param target_key: its distribution target's key.
+        :param format: the artifact format.
+        :param lease: the longest the writing task may run.
+        :param actor: who takes it over.
+        """
+        now = _now()
+        holder = claim["request_id"]
+        with self._transaction() as tx:
+            moved = tx.execute(
+                "take_over_delivery_claim",
+                {
+                    "claim_key": claim["claim_key"],
+                    "holder": holder,
+                    "generation": claim["generation"],
+                    "request_id": request_id,
+                    "target_key": target_key,
+                    "format": format,
+                    "claimed_at": now,
+                    "lease_until": now + lease,
+                },
+            )
+            if moved and claim["delivered_at"] is not None:
+                replaced = {"location": claim["location"], "sha256": claim["sha256"]}
+                tx.audit(
+                    holder,
+                    EventType.REPLACED,
+                    actor,
+                    now,
+                    details={
+                        **replaced,
+                        "target": claim["target_key"],
+                        "format": claim["format"],
+                        "replaced_by": request_id,
+                    },
+                )
+                tx.audit(
+                    request_id,
+                    EventType.REPLACED,
+                    actor,
+                    now,
+                    details={**replaced, "target": target_key, "format": format, "replaces": holder},
+                )
+        return bool(moved)
+
+    def get_location_claim(self, claim_key: str) -> dict[str, Any] | None:
+        """The claim of one delivery location, or ``None``.
+
+        :param claim_key: the location's key (:func:`reporting.conflicts.location_key`).
+        """
+        rows = self._query("select_delivery_claim", {"claim_key": claim_key})
+        return rows[0] if rows else None
 
     def get_delivery(self, request_id: str, target_key: str, format: str) -> dict[str, Any] | None:
         """The DELIVERY_LOG row of one (request, target, format), or ``None``.

@@ -9,14 +9,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from reporting.definition.base import (
-    CONN_ID,
-    DefinitionModel,
-    EmailAddress,
-    ReportFormat,
-    matching,
-    safe_directory,
-)
+from reporting.conflicts import OnConflict
+from reporting.definition.base import CONN_ID, DefinitionModel, EmailAddress, ReportFormat, matching, safe_directory
 from reporting.durations import Duration
 from reporting.limits import control_characters, quote
 from reporting.naming import env_default_problems, expand_env
@@ -33,6 +27,8 @@ class LocalTarget(DefinitionModel):
     :param path: an absolute directory; created if missing.
     :param filename: the file-name template.
     :param formats: deliver only these formats (default: all the report's formats).
+    :param on_conflict: when the file name holds another request's delivered file: ``unique`` (deliver
+        under a tagged name beside it), ``replace`` (write over it, noted in both trails) or ``fail``.
     """
 
     type: Literal["local"]
@@ -40,6 +36,7 @@ class LocalTarget(DefinitionModel):
     path: str = Field(min_length=1)
     filename: str = "{report_id}_{run_date}.{format}"
     formats: list[ReportFormat] | None = Field(default=None, min_length=1)
+    on_conflict: OnConflict = OnConflict.UNIQUE
 
     def templates(self) -> list[tuple[str, str, str]]:
         """``(field, template, kind)`` of every template this target renders."""
@@ -85,6 +82,8 @@ class S3Target(DefinitionModel):
     :param bucket: the bucket.
     :param key: the object-key template; ``/`` separates segments, each sanitised.
     :param formats: deliver only these formats (default: all the report's formats).
+    :param on_conflict: when the file name holds another request's delivered file: ``unique`` (deliver
+        under a tagged name beside it), ``replace`` (write over it, noted in both trails) or ``fail``.
     """
 
     type: Literal["s3"]
@@ -93,6 +92,7 @@ class S3Target(DefinitionModel):
     bucket: str
     key: str = "{report_id}/{run_date}/{report_id}_{run_date}.{format}"
     formats: list[ReportFormat] | None = Field(default=None, min_length=1)
+    on_conflict: OnConflict = OnConflict.UNIQUE
 
     @field_validator("bucket")
     @classmethod
@@ -114,6 +114,8 @@ class SftpTarget(DefinitionModel):
     :param directory: the absolute remote directory; created if missing.
     :param filename: the file-name template.
     :param formats: deliver only these formats (default: all the report's formats).
+    :param on_conflict: when the file name holds another request's delivered file: ``unique`` (deliver
+        under a tagged name beside it), ``replace`` (write over it, noted in both trails) or ``fail``.
     """
 
     type: Literal["sftp"]
@@ -122,6 +124,7 @@ class SftpTarget(DefinitionModel):
     directory: str = Field(min_length=1)
     filename: str = "{report_id}_{run_date}.{format}"
     formats: list[ReportFormat] | None = Field(default=None, min_length=1)
+    on_conflict: OnConflict = OnConflict.UNIQUE
 
     @field_validator("directory")
     @classmethod
@@ -142,6 +145,8 @@ class SmbTarget(DefinitionModel):
     :param directory: the directory inside the share (``""`` for its root); created if missing.
     :param filename: the file-name template.
     :param formats: deliver only these formats (default: all the report's formats).
+    :param on_conflict: when the file name holds another request's delivered file: ``unique`` (deliver
+        under a tagged name beside it), ``replace`` (write over it, noted in both trails) or ``fail``.
     """
 
     type: Literal["smb"]
@@ -151,6 +156,7 @@ class SmbTarget(DefinitionModel):
     directory: str = ""
     filename: str = "{report_id}_{run_date}.{format}"
     formats: list[ReportFormat] | None = Field(default=None, min_length=1)
+    on_conflict: OnConflict = OnConflict.UNIQUE
 
     @field_validator("share")
     @classmethod
