@@ -164,6 +164,9 @@ def _policy_problems(definition: ReportDefinition, target: Target) -> list[str]:
             problems.append(f"path: {quote(target.path)} is not under an allowed path")
     elif target.conn_id not in policy.allowed_conn_ids:
         problems.append(f"conn_id: {quote(target.conn_id)} is not an allowed connection")
+    if getattr(target, "on_conflict", None) == "replace":
+        # A caller may never choose to write over a file another request delivered.
+        problems.append("on_conflict: 'replace' is not allowed on a request's own target (use unique or fail)")
     if isinstance(target, EmailTarget):
         for address in target.recipients():
             if address.rsplit("@", 1)[-1].lower() not in policy.allowed_email_domains:

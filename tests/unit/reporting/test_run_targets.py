@@ -210,6 +210,10 @@ def test_an_allowed_override_replaces_the_targets():
             [{"type": "email", "name": "mail", "conn_id": "smtp_reports", "to": ["a@example.com"]}],
             "distribution.targets[0].name: 'mail' is already a target of this run",
         ),
+        (
+            [{"type": "local", "path": "/mnt/nas/adhoc", "on_conflict": "replace"}],
+            "distribution.targets[0].on_conflict: 'replace' is not allowed on a request's own target",
+        ),
         ({"mode": "merge", "targets": []}, "distribution.mode: 'merge' is neither 'add' nor 'replace'"),
         ("s3://bucket", "distribution: must be a list of targets or {mode, targets}"),
     ],
