@@ -73,6 +73,16 @@ def summary(results: dict) -> list[tuple[str, str, str, str]]:
                 "met" if p["ours_vs_dag_factory"] < 1 else "missed",
             )
         )
+        if "validate" in p:
+            v = p["validate"]
+            rows.append(
+                (
+                    f"make validate 1,000 + {v['hostile']} hostile: time / 1,000 alone",
+                    f"{v['ratio']:.2f}x (listed {v['listed']})",
+                    f"<= {v['target']}x, exactly {v['hostile']} listed",
+                    "met" if v["ratio"] <= v["target"] and v["listed"] == v["hostile"] else "missed",
+                )
+            )
     for p in parse.values():
         # Airflow's default [core] dagbag_import_timeout: a slower file is an import error, not a slow parse.
         slow = [k for k in ("ours", "dag_factory", "static") if p[k]["seconds"] > 30]
