@@ -25,7 +25,7 @@ from reporting.constants import RUN_NOTE_KEY, EventType, TriggerType
 from reporting.definition import InvalidParameters, ReportDefinition
 from reporting.errors import MAX_MESSAGE, ErrorInfo
 from reporting.lifecycle import TERMINAL, Status
-from reporting.limits import MAX_REQUESTED_BY_CHARS, cap_problems, quote
+from reporting.limits import cap_problems, quote
 from reporting.masking import mask_secrets
 from reporting.naming import NamingContext
 from reporting.request import RequestDocument, RequestInvalid, parse_request
@@ -337,9 +337,12 @@ def _status_of(row: Mapping[str, Any]) -> Status | None:
 
 
 def _requester(dag_run: Any) -> str:
-    """Who started the run, when the request does not say who asked."""
-    name = dag_run.triggering_user_name
-    return name[:MAX_REQUESTED_BY_CHARS] if isinstance(name, str) and name else "airflow"
+    """Who started the run, when the request does not say who asked (held to the same rules as ``requested_by``)."""
+    try:
+        name = RequestDocument.model_validate({"requested_by": dag_run.triggering_user_name}).requested_by
+    except ValueError:  # a user name the store would not show safely
+        name = None
+    return name or "airflow"
 
 
 class RunTargetsOperator(BaseOperator):
