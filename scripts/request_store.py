@@ -12,23 +12,76 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 
 from hooks.request_store import RequestStoreHook
+from reporting.limits import control_characters, quote
+from reporting.request import RequestInvalid, parse_request
+
+# How much of one value the trail prints: a malformed row can hold megabytes in one column.
+_SHOWN_CHARS = 300
 
 
-def _short(details: dict, limit: int = 110) -> str:
+def _shown(value: Any, limit: int = _SHOWN_CHARS) -> str:
+    """A stored value as the trail prints it: plain text as it is, anything odd quoted, never longer than ``limit``.
+
+    :param value: any value a column held.
+    :param limit: the most characters shown.
+    """
+    if isinstance(value, str) and not control_characters(value):
+        return value if len(value) <= limit else value[:limit] + f"… ({len(value):,} chars)"
+    if isinstance(value, str):
+        # Control characters (escape sequences, line breaks) would act on the terminal: shown escaped.
+        return quote(value, limit)
+    text = str(value) if isinstance(value, int | float | bool | type(None)) else repr(value)
+    if len(text) > limit or control_characters(text):
+        return quote(value, limit)
+    return text
+
+
+def _short(details: Any, limit: int = 110) -> str:
+    if not isinstance(details, dict):
+        return _shown(details, limit)
     # Lists (artifact records, recipients) are summarised by count so each event stays on one line.
     text = ", ".join(
         f"{k}={len(v)} items" if isinstance(v, list) and len(v) > 1 and isinstance(v[0], dict) else f"{k}={v}"
         for k, v in details.items()
     )
+    text = _shown(text, 10 * limit)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def request_problems(request: dict[str, Any]) -> list[str]:
+    """What keeps a stored request from being a valid request document (a hand-written worktable row), if anything.
+
+    Checked for shape only (no definition is read): the parameters' names are taken as they are.
+
+    :param request: the request's row, as the store reads it.
+    """
+    parameters = request.get("parameters")
+    names = [k for k in parameters if isinstance(k, str)] if isinstance(parameters, dict) else []
+    document = {
+        "request_id": request.get("request_id"),
+        "report_id": request.get("report_id"),
+        "parameters": parameters,
+        "distribution": request.get("distribution_overrides"),
+        "priority": request.get("priority"),
+        "requested_by": request.get("requested_by"),
+    }
+    try:
+        parse_request(document, parameter_names=names, source="worktable")
+    except RequestInvalid as exc:
+        return exc.problems
+    return []
 
 
 def format_trail(trail: dict) -> str:
     """Render a request's trail for people: the request, then every event, error and delivery in order.
+
+    Any stored request is shown, however malformed: odd values are quoted and shortened, and a row
+    that is not a valid request says why.
 
     :param trail: what :meth:`RequestStoreHook.trail` returned.
     """
@@ -36,14 +89,23 @@ def format_trail(trail: dict) -> str:
     if request is None:
         return "no such request"
     lines = [
-        f"Request {request['request_id']}  report {request['report_id']}  status {request['status']}"
-        f"  attempt {request['attempt']}  trigger {request['trigger_type']}  by {request['requested_by']}",
-        f"  parameters {request['parameters']}",
-        f"  requested {request['requested_at']}  processed {request['processed_at']}"
-        f"  completed {request['completed_at']}",
-        "",
-        "Events:",
+        f"Request {_shown(request['request_id'])}  report {_shown(request['report_id'])}"
+        f"  status {_shown(request['status'])}  attempt {_shown(request['attempt'])}"
+        f"  trigger {_shown(request['trigger_type'])}  by {_shown(request['requested_by'])}",
+        f"  parameters {_shown(request['parameters'])}",
     ]
+    if request.get("distribution_overrides") is not None:
+        lines.append(f"  distribution {_shown(request['distribution_overrides'])}")
+    lines.append(
+        f"  requested {request['requested_at']}  processed {request['processed_at']}"
+        f"  completed {request['completed_at']}"
+    )
+    if request.get("last_error"):
+        lines.append(f"  last error {_shown(request['last_error'], 1000)}")
+    problems = request_problems(request)
+    if problems:
+        lines.append(f"  not a valid request: {_shown('; '.join(problems), 1000)}")
+    lines += ["", "Events:"]
     for event in trail["events"]:
         move = f"{event['old_status'] or '-'} -> {event['new_status']}" if event["new_status"] else ""
         where = f"{event['component']} {event['task_id'] or ''}".strip()
@@ -56,7 +118,7 @@ def format_trail(trail: dict) -> str:
             retry = "a retry may help" if error["retry_eligible"] else "a retry will not help"
             lines.append(
                 f"  {error['created_at']}  {error['component']} {error['error_code']} {error['error_class']}"
-                f" after {error['retry_count']} retries ({retry}): {error['message']}"
+                f" after {error['retry_count']} retries ({retry}): {_shown(error['message'], 2000)}"
             )
     if trail["deliveries"]:
         lines += ["", "Deliveries:"]

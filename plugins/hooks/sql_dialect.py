@@ -69,11 +69,46 @@ def to_json(value: Any) -> str | None:
 
 
 def from_json(value: Any) -> Any:
-    """Read a JSON column: drivers return text (SQLite, Snowflake) or parsed values (PostgreSQL).
+    """Read a JSON column: drivers return text (SQLite, Snowflake; PostgreSQL in a :func:`transaction`).
 
     :param value: what the driver returned.
     """
     return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+class UnreadableJson(str):
+    """A JSON column's text that is not JSON (a hand-written worktable row), kept as the text it is."""
+
+
+def read_json(value: Any) -> Any:
+    """Read a JSON column without ever raising: text that is not JSON comes back as :class:`UnreadableJson`.
+
+    :param value: what the driver returned.
+    """
+    try:
+        return from_json(value)
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested deeper than the parser goes
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        return UnreadableJson(text)
+
+
+def json_as_text(conn: Any) -> None:
+    """Make a PostgreSQL connection return JSON columns as their text, as SQLite and Snowflake do.
+
+    :func:`read_json` then parses each value once, and never raises. Left to the driver, a JSON
+    string value (``'"/etc"'``) would come back as text that looks like JSON text, and a value
+    nested deeper than Python's parser goes (PostgreSQL stores it) would fail the whole fetch.
+
+    :param conn: a psycopg (3) connection, the driver of the Postgres provider on Airflow 3.
+    """
+    if type(conn).__module__.split(".")[0] == "psycopg":
+        from psycopg.types.json import set_json_loads
+
+        set_json_loads(_text, conn)
+
+
+def _text(data: bytes | str) -> str:
+    return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
 
 
 @contextmanager
@@ -91,6 +126,8 @@ def transaction(conn: Any, dialect: str) -> Iterator[Any]:
         conn.execute("BEGIN IMMEDIATE")
     elif dialect == "snowflake":
         conn.autocommit(False)
+    elif dialect == "postgres":
+        json_as_text(conn)
     cursor = conn.cursor()
     try:
         yield cursor

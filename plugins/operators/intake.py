@@ -8,11 +8,14 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
+from hooks.sql_dialect import UnreadableJson
 from report_runtime.request_context import actor, jsonable, request_store
-from reporting.constants import ADHOC_RUN_PREFIX, Component, TriggerType
-from reporting.errors import ErrorInfo
+from reporting.constants import ADHOC_RUN_PREFIX, Component
+from reporting.errors import MAX_MESSAGE, ErrorInfo
 from reporting.lifecycle import Status
+from reporting.limits import cap_problems, quote
 from reporting.loader import load_definitions
+from reporting.masking import mask_secrets
 from reporting.request_check import RequestRejected, check_request
 
 _SAFE_RUN_ID = re.compile(r"^[A-Za-z0-9_.~:+\-]{1,200}$")
@@ -73,15 +76,43 @@ class TakeInRequestsOperator(BaseOperator):
         return taken
 
 
+# A worktable row's columns -> the request document's fields.
+_ROW_FIELDS = {
+    "request_id": "request_id",
+    "report_id": "report_id",
+    "parameters": "parameters",
+    "distribution_overrides": "distribution",
+    "priority": "priority",
+    "requested_by": "requested_by",
+}
+
+
+def row_document(row: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A worktable row as a request document, and a problem line for each JSON column that is not JSON.
+
+    :param row: the row as the request store reads it (a column that is not JSON comes as its text).
+    """
+    document: dict[str, Any] = {}
+    problems: list[str] = []
+    for column, field in _ROW_FIELDS.items():
+        value = row.get(column)
+        if isinstance(value, UnreadableJson):
+            problems.append(f"{field}: not valid JSON: {quote(str(value))}")
+            value = None
+        document[field] = value
+    return document, problems
+
+
 class DispatchRequestsOperator(BaseOperator):
     """Check every queued request against its definition and start its report run, highest priority first.
 
+    Each row is read as one request document (:func:`reporting.request_check.check_request`).
     A valid request starts ``report__<report_id>`` with run id ``adhoc__<request_id>`` and conf
-    ``{request_id, parameters, distribution, priority, trigger_type, requested_by}``; a run that
-    already exists (a replay after a crash) counts as started. An invalid request becomes FAILED
-    with an ERROR_LOG row naming each field, and the rest of the batch goes on. Each request is
-    marked in the queue only after its run exists, so a killed task loses nothing and, retried,
-    starts nothing twice.
+    ``{request_id, parameters, distribution, priority, requested_by}`` (the run's id makes it
+    ADHOC); a run that already exists (a replay after a crash) counts as started. A request
+    that does not fit, however malformed its row, becomes FAILED with an ERROR_LOG row naming
+    each field, and the rest of the batch goes on. Each request is marked in the queue only
+    after its run exists, so a killed task loses nothing and, retried, starts nothing twice.
     """
 
     ui_color = "#e0f2f1"
@@ -99,19 +130,26 @@ class DispatchRequestsOperator(BaseOperator):
                 outcome["skipped"].append(request_id)
                 continue
             try:
-                checked = check_request(row["report_id"], row["parameters"], row["distribution_overrides"], definitions)
+                document, unreadable = row_document(row)
+                checked = check_request(document, definitions, problems=unreadable)
             except RequestRejected as exc:
                 self._reject(store, me, request_id, exc)
                 outcome["invalid"].append(request_id)
                 continue
+            except Exception as exc:  # one request that breaks the check must not stop the others
+                self.log.exception("request %s: the check failed", request_id)
+                problem = f"request: cannot be checked ({type(exc).__name__}: {quote(str(exc))})"
+                self._reject(store, me, request_id, RequestRejected([problem]))
+                outcome["invalid"].append(request_id)
+                continue
             run_id = run_id_for_request(request_id)
+            given = checked.document
             conf = {
                 "request_id": request_id,
                 "parameters": jsonable(checked.parameters),
                 "distribution": checked.distribution,
-                "priority": row["priority"],
-                "trigger_type": TriggerType.ADHOC,
-                "requested_by": row["requested_by"],
+                "priority": given.priority if given else None,
+                "requested_by": given.requested_by if given else None,
             }
             try:
                 self.start_run(checked.definition.dag_id, run_id, conf)
@@ -144,14 +182,17 @@ class DispatchRequestsOperator(BaseOperator):
         trigger_dag_run(dag_id, run_id, conf)
 
     def _reject(self, store: Any, me: Any, request_id: str, exc: RequestRejected) -> None:
-        self.log.warning("request %s refused: %s", request_id, exc)
-        store.record_error(request_id, ErrorInfo("INVALID_REQUEST", "RequestRejected", str(exc)[:2000], False), me)
+        problems = cap_problems(exc.problems)
+        message = mask_secrets("; ".join(problems))
+        self.log.warning("request %s refused: %s", request_id, message)
+        error = ErrorInfo("INVALID_REQUEST", "RequestRejected", message[:MAX_MESSAGE], False)
+        store.record_error(request_id, error, me)
         store.move(
             request_id,
             Status.PENDING,
             Status.FAILED,
             me,
-            details={"problems": exc.problems},
-            last_error=f"intake: {exc}",
+            details={"problems": problems},
+            last_error=f"intake: {message}",
         )
         store.mark_dispatched(request_id, "INVALID", None)

@@ -13,7 +13,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 from operators.intake import DagRunAlreadyExists, trigger_dag_run
 from report_runtime.request_context import actor, request_store
 from report_runtime.sending_gate import SEND_REPORTS_VARIABLE, sending_enabled
-from reporting.constants import DAG_PREFIX, Component, EventType, TriggerType
+from reporting.constants import DAG_PREFIX, RETRY_RUN_PREFIX, Component, EventType
 from reporting.errors import ErrorInfo
 from reporting.lifecycle import Status
 
@@ -32,9 +32,9 @@ class ResendHeldRequestsOperator(BaseOperator):
     """Start one report run per held request, dropping duplicates; do nothing while sending is paused.
 
     Of each (report, parameters) pair the oldest held request is kept and the others become
-    DUPLICATE. Each kept request starts ``report__<id>`` with trigger type RETRY and a run id
-    derived from the request and this retry run, so a retried task starts nothing twice. The
-    report run writes the request's RETRIED audit row when it completes.
+    DUPLICATE. Each kept request starts ``report__<id>`` with a run id ``retry__...`` derived from
+    the request and this retry run (its claim records RETRY from it), so a retried task starts
+    nothing twice. The report run writes the request's RETRIED audit row when it completes.
     """
 
     ui_color = "#fce4ec"
@@ -64,13 +64,13 @@ class ResendHeldRequestsOperator(BaseOperator):
                     outcome["duplicate"].append(request_id)
                 continue
             kept[key] = request_id
-            run_id = f"retry__{uuid.uuid5(_RETRY_NAMESPACE, f'{request_id}/{session}')}"
+            # The run id's prefix is what makes the report run's claim record RETRY (never the conf).
+            run_id = f"{RETRY_RUN_PREFIX}{uuid.uuid5(_RETRY_NAMESPACE, f'{request_id}/{session}')}"
             conf = {
                 "request_id": request_id,
                 "parameters": row["parameters"] or {},
                 "distribution": row["distribution_overrides"],
                 "priority": row["priority"],
-                "trigger_type": TriggerType.RETRY,
                 "requested_by": row["requested_by"],
             }
             try:

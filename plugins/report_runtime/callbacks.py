@@ -9,7 +9,7 @@ from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from operators.notify import notify_failure
-from report_runtime.request_context import actor, request_id_of, request_store
+from report_runtime.request_context import RequestRefused, actor, request_id_of, request_store
 from report_runtime.sending_gate import SEND_REPORTS_VARIABLE, pause_sending
 from report_runtime.tasks_test import NEEDS_UPSTREAM, is_tasks_test_run, missing_upstream_hint, run_date_argument
 from reporting.constants import EventType
@@ -62,7 +62,8 @@ def on_task_failure(context: Context) -> None:
     """Record the error (ERROR_LOG), move the request to FAILED and send the failure notifications.
 
     Airflow calls this after the last retry only. Nothing happens to a request that is finished
-    or held by another run.
+    or held by another run. A request the claim refused is recorded by the claim itself; here
+    only its failure notifications are sent, when the refusal failed it.
 
     :param context: the failed task's context.
     """
@@ -70,9 +71,12 @@ def on_task_failure(context: Context) -> None:
         # A test of one task neither pauses sending nor tells stakeholders; it ends its TEST request.
         end_tasks_test(context, outcome="failed")
         return
+    exc = _exception_of(context)
+    if isinstance(exc, RequestRefused):
+        _refused(context, exc)
+        return
     try:
         request_id = request_id_of(context["dag_run"])
-        exc = _exception_of(context)
         error = classify(exc, non_retryable=isinstance(exc, AirflowFailException))
         me = actor(context)
         store = request_store()
@@ -181,3 +185,15 @@ def end_tasks_test(context: Context, *, outcome: str) -> None:
         hint = missing_upstream_hint(dag_run.dag_id, task_id, run_date_argument(dag_run.logical_date))
         if hint not in str(exc):
             log.error(hint)
+
+
+def _refused(context: Context, exc: RequestRefused) -> None:
+    """A request the claim refused: the claim recorded why; only its failure notifications are left to send."""
+    if not exc.request_failed:
+        return
+    request_id = request_id_of(context["dag_run"])
+    try:
+        channels = notify_failure(context, request_id, exc.error, actor(context), request_store())
+        log.info("request %s: failure event sent on %s", request_id, ", ".join(channels))
+    except Exception:
+        log.exception("request %s: could not send the failure notification", request_id)

@@ -7,9 +7,12 @@ from datetime import date, datetime
 from typing import Any
 
 from airflow.sdk import Context, conf
+from airflow.sdk.exceptions import AirflowFailException
 
 from hooks.request_store import Actor, RequestStoreHook
-from reporting.constants import Component
+from reporting.constants import MAX_RUN_NOTE_CHARS, Component
+from reporting.errors import ErrorInfo
+from reporting.request_check import usable_request_id
 
 # Fixed namespace: the same DAG run always maps to the same request id, so a cleared or
 # re-run task refers to the same request instead of inventing a second one.
@@ -36,10 +39,36 @@ def request_id_for_run(dag_id: str, run_id: str) -> str:
 def request_id_of(dag_run: Any) -> str:
     """The request a DAG run serves: ``conf.request_id``, or one derived from the run.
 
+    A ``conf.request_id`` that is not a valid id (too long, odd characters, not text) is not
+    used: the run's request is then the derived one, where its refusal is recorded.
+
     :param dag_run: the DAG run (from the task context).
     """
-    given = (dag_run.conf or {}).get("request_id")
-    return str(given) if given else request_id_for_run(dag_run.dag_id, dag_run.run_id)
+    given = dag_run.conf if isinstance(dag_run.conf, dict) else {}
+    return usable_request_id(given.get("request_id")) or request_id_for_run(dag_run.dag_id, dag_run.run_id)
+
+
+def run_note(text: str) -> str:
+    """A run note: one line, at most :data:`reporting.constants.MAX_RUN_NOTE_CHARS` characters.
+
+    :param text: what the note says.
+    """
+    line = " ".join(text.split())
+    return line if len(line) <= MAX_RUN_NOTE_CHARS else line[: MAX_RUN_NOTE_CHARS - 1] + "…"
+
+
+class RequestRefused(AirflowFailException):
+    """The claim refused the run's request and has recorded why; the task fails at once, without retries.
+
+    :param message: the reason, naming the request and each field at fault.
+    :param error: the error as recorded in the request's error log.
+    :param request_failed: the refusal moved the request to FAILED (its failure notifications are due).
+    """
+
+    def __init__(self, message: str, *, error: ErrorInfo, request_failed: bool) -> None:
+        super().__init__(message)
+        self.error = error
+        self.request_failed = request_failed
 
 
 def jsonable(values: dict[str, Any]) -> dict[str, Any]:

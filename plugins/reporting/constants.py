@@ -10,6 +10,15 @@ DAG_PREFIX = "report__"
 ADHOC_RUN_PREFIX = "adhoc__"
 """The run id of a report run the intake starts is this prefix and the request id."""
 
+RETRY_RUN_PREFIX = "retry__"
+"""The run id of a report run the retry DAG starts begins with this prefix."""
+
+RUN_NOTE_KEY = "run_note"
+"""The XCom key under which the claim leaves the run's note: why it refused, or that nothing is delivered."""
+
+MAX_RUN_NOTE_CHARS = 1000
+"""The longest DAG run note Airflow stores (``dag_run_note.content``)."""
+
 
 class TriggerType(StrEnum):
     """What started a report request (the worktable's ``trigger_type``)."""
@@ -53,6 +62,8 @@ class EventType(StrEnum):
     """A failure was recorded in the error log."""
     REPLACED = "REPLACED"
     """A request's delivered file was written over by another request's (``on_conflict: replace``)."""
+    RESEND = "RESEND"
+    """The request id was sent again and the re-send was refused or delivers nothing (the details say which)."""
 
 
 class NotificationEvent(StrEnum):

@@ -131,3 +131,89 @@ def test_schedule_fires_and_makes_a_scheduled_request(airflow, store):
     claimed = airflow.xcom(dag_id, run["dag_run_id"], "claim")
     assert claimed["trigger_type"] == "SCHEDULED"
     assert_completed(store, claimed["request_id"], airflow.output_dir / EVERY_MINUTE_ID, "SCHEDULED")
+
+
+def test_rest_api_refused_request_says_why_in_the_run_note(airflow, store):
+    """A field that does not fit (priority "high") fails the run at once; its note and its FAILED row name the field."""
+    airflow.unpause(SALES)
+    request_id = f"e2e-note-{uuid.uuid4().hex[:8]}"
+    conf = {"request_id": request_id, "parameters": {"region": "EMEA"}, "priority": "high", "trigger_type": "API"}
+    response = airflow.api("POST", f"/dags/{SALES}/dagRuns", json={"logical_date": None, "conf": conf})
+    assert response.status_code == 200, response.text
+    run_id = response.json()["dag_run_id"]
+    run = airflow.wait_for_run(SALES, run_id)
+
+    assert run["state"] == "failed"
+    claim = airflow.api("GET", f"/dags/{SALES}/dagRuns/{run_id}/taskInstances/claim").json()
+    assert claim["state"] == "failed" and claim["try_number"] == 1, "a refused request is not retried"
+    # The note is written when the run ends, in the scheduler: read the run again until it shows.
+    deadline = time.monotonic() + 30
+    note = run.get("note")
+    while not note and time.monotonic() < deadline:
+        time.sleep(1)
+        note = airflow.api("GET", f"/dags/{SALES}/dagRuns/{run_id}").json().get("note")
+    assert note and note.startswith("Refused: ") and "priority" in note and "'high'" in note, note
+    trail = store.trail(request_id)
+    assert trail["request"]["status"] == "FAILED"
+    assert "priority: must be an integer from 1 to 10, got 'high'" in trail["errors"][0]["message"]
+    assert trail["deliveries"] == []
+
+
+def test_rest_api_resend_of_a_completed_request_delivers_nothing_and_says_so(airflow, store):
+    """The same request id sent again after it COMPLETED: nothing delivered, the run's note and the trail say so."""
+    airflow.unpause(SALES)
+    request_id = f"e2e-resend-{uuid.uuid4().hex[:8]}"
+    conf = {"request_id": request_id, "parameters": {"region": "EMEA"}, "trigger_type": "API"}
+    first = airflow.api("POST", f"/dags/{SALES}/dagRuns", json={"logical_date": None, "conf": conf}).json()
+    assert airflow.wait_for_run(SALES, first["dag_run_id"])["state"] == "success"
+    delivered = store.trail(request_id)["deliveries"]
+
+    again = airflow.api("POST", f"/dags/{SALES}/dagRuns", json={"logical_date": None, "conf": conf}).json()
+    run = airflow.wait_for_run(SALES, again["dag_run_id"])
+
+    assert run["state"] == "success"
+    assert airflow.task_states(SALES, again["dag_run_id"])["claim"] == "skipped"
+    deadline = time.monotonic() + 30
+    note = run.get("note")
+    while not note and time.monotonic() < deadline:
+        time.sleep(1)
+        note = airflow.api("GET", f"/dags/{SALES}/dagRuns/{again['dag_run_id']}").json().get("note")
+    assert note and note.startswith(f"Nothing delivered: request {request_id} is already COMPLETED"), note
+    trail = store.trail(request_id)
+    assert trail["deliveries"] == delivered
+    assert [e["details"]["outcome"] for e in trail["events"] if e["event_type"] == "RESEND"] == ["nothing delivered"]
+
+
+def test_worktable_malformed_row_between_good_ones_fails_alone(airflow, store):
+    """A row whose distribution is a bare JSON string, between two good rows: both good ones COMPLETED, it FAILED."""
+    airflow.unpause(SALES)
+    airflow.unpause("reporting_request_intake")
+    suffix = uuid.uuid4().hex[:8]
+    rows = {
+        f"e2e-mal-1-{suffix}": ('{"region": "APAC"}', None),
+        f"e2e-mal-2-{suffix}": ('{"region": "EMEA"}', '"/etc"'),
+        f"e2e-mal-3-{suffix}": ('{"region": "AMER"}', None),
+    }
+    with store._transaction() as tx:
+        for request_id, (parameters, distribution) in rows.items():
+            tx.execute_text(
+                "INSERT INTO report_requests (request_id, report_id, parameters, distribution_overrides, priority, "
+                "requested_by) SELECT :request_id, 'sales_summary', JSON_IN(:parameters), JSON_IN(:distribution), 5, "
+                "'finance-app'",
+                {"request_id": request_id, "parameters": parameters, "distribution": distribution},
+            )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        statuses = {r: (store.get_request(r) or {}).get("status") for r in rows}
+        if all(s in ("COMPLETED", "FAILED") for s in statuses.values()):
+            break
+        time.sleep(2)
+    else:
+        raise AssertionError(f"worktable requests not finished: {statuses}\n{airflow.diagnostics()}")
+    good_1, bad, good_3 = rows
+    assert_completed(store, good_1, airflow.output_dir / "sales_summary", "ADHOC")
+    assert_completed(store, good_3, airflow.output_dir / "sales_summary", "ADHOC")
+    trail = store.trail(bad)
+    assert trail["request"]["status"] == "FAILED"
+    assert "distribution: must be a list of targets" in trail["errors"][0]["message"]
+    assert trail["errors"][0]["component"] == "INTAKE"

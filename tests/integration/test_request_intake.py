@@ -19,7 +19,7 @@ from sqlalchemy import select
 from hooks.request_store import STREAM, Actor, RequestStoreHook
 from operators.intake import DispatchRequestsOperator, run_id_for_request
 from sensors.request_intake import RequestIntakeSensor
-from support.runs import load_module
+from support.runs import load_module, run_started, task_states
 from triggers.request_stream import RequestStreamTrigger
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -212,9 +212,10 @@ def test_intake_dag_starts_one_run_per_valid_request_highest_priority_first(pg_s
         "parameters": {"region": "APAC", "start_date": "2026-03-01"},
         "distribution": [{"type": "local", "path": "/mnt/nas/apac"}],
         "priority": 5,
-        "trigger_type": "ADHOC",
         "requested_by": "finance-app",
     }
+    # ADHOC comes from the run the intake started (its type and id), never from its conf.
+    assert {str(r.run_type) for r in runs} == {"operator_triggered"}
     bad = pg_store.trail("prio-bad")
     assert bad["request"]["status"] == "FAILED"
     [error] = bad["errors"]
@@ -310,3 +311,134 @@ def test_run_ids_are_derived_from_request_ids():
     odd = run_id_for_request("finance request #12 (Q3)")
     assert odd.startswith("adhoc__") and odd == run_id_for_request("finance request #12 (Q3)")
     assert " " not in odd and "#" not in odd
+
+
+# --- one bad request never stops the others -------------------------------------------------------
+
+RAW_INSERT = (
+    "INSERT INTO report_requests "
+    "(request_id, report_id, parameters, distribution_overrides, priority, requested_by, requested_at) "
+    "SELECT :request_id, :report_id, JSON_IN(:parameters), JSON_IN(:distribution), :priority, :requested_by, "
+    ":requested_at"
+)
+
+
+def insert_raw(
+    store: RequestStoreHook,
+    request_id: str,
+    *,
+    parameters: str | None = '{"region": "EMEA"}',
+    distribution: str | None = None,
+    priority=5,
+    requested_by="finance-app",
+) -> None:
+    """A worktable row written by hand: the JSON columns' text exactly as given, one request time for all."""
+    with store._transaction() as tx:
+        tx.execute_text(
+            RAW_INSERT,
+            {
+                "request_id": request_id,
+                "report_id": "sales_summary",
+                "parameters": parameters,
+                "distribution": distribution,
+                "priority": priority,
+                "requested_by": requested_by,
+                "requested_at": datetime(2026, 11, 1, tzinfo=UTC),
+            },
+        )
+
+
+def _problem(store: RequestStoreHook, request_id: str) -> str:
+    trail = store.trail(request_id)
+    assert trail["request"]["status"] == "FAILED", trail["request"]
+    [error] = trail["errors"]
+    assert (error["component"], error["error_code"], error["retry_eligible"]) == ("INTAKE", "INVALID_REQUEST", False)
+    return error["message"]
+
+
+# request id -> (the row's malformed part, the field its refusal names); SQLite keeps any text
+MALFORMED = {
+    "mal-2-etc": ({"distribution": '"/etc"'}, "distribution: must be a list of targets"),
+    "mal-3-notjson": ({"parameters": '{"region": '}, "parameters: not valid JSON: '{\"region\": '"),
+    "mal-4-list": ({"parameters": '["EMEA"]'}, "parameters: must be a JSON object of parameter values, got a list"),
+    "mal-5-prio": ({"priority": 999}, "priority: must be an integer from 1 to 10, got 999"),
+    "mal-6-prio": ({"priority": "high"}, "priority: must be an integer from 1 to 10, got 'high'"),
+    "mal-7-by": ({"requested_by": "\x1b[2Jeve"}, "requested_by: '\\x1b[2Jeve' contains control"),
+    "mal-8-" + "x" * 80: ({}, "request_id: longer than 64 characters"),
+}
+
+
+def test_malformed_rows_between_good_ones_fail_alone_and_the_good_ones_complete(
+    report_env, intake_dag, sample_dag, capsys
+):
+    store = RequestStoreHook()
+    insert_raw(store, "mal-1-good", parameters='{"region": "APAC"}')
+    for request_id, (row, _) in MALFORMED.items():
+        insert_raw(store, request_id, **row)
+    insert_raw(store, "mal-9-good")
+
+    run = intake_cycle(intake_dag)
+
+    assert str(run.state) == "success"
+    assert [r.run_id for r in report_runs("mal-")] == ["adhoc__mal-1-good", "adhoc__mal-9-good"]
+    for request_id, (_, problem) in MALFORMED.items():
+        assert problem in _problem(store, request_id), request_id
+    assert store.open_intake_queue() == []
+
+    # The scheduler runs what the intake started: both good requests complete, as ADHOC requests.
+    for request_id in ("mal-1-good", "mal-9-good"):
+        report = run_started(sample_dag, f"adhoc__{request_id}")
+        assert str(report.state) == "success", task_states(report)
+        request = store.get_request(request_id)
+        assert (request["status"], request["trigger_type"]) == ("COMPLETED", "ADHOC")
+    assert sorted(p.name.split("_")[2] for p in (report_env / "sales_summary").glob("*.csv")) == ["APAC", "EMEA"]
+
+    # `make trail` shows any request, however malformed.
+    command = load_module("request_store_command_intake", ROOT / "scripts" / "request_store.py")
+    for request_id, (_, problem) in MALFORMED.items():
+        assert command.main(["trail", request_id]) == 0
+        out = capsys.readouterr().out
+        assert "status FAILED" in out and problem in out, out
+        assert "not a valid request: " in out
+        assert "\x1b" not in out
+
+
+def test_malformed_json_values_never_stop_the_intake_on_postgres(pg_store, intake_dag):
+    deep = "[" * 3_000 + "]" * 3_000  # PostgreSQL stores it; Python's parser cannot go that deep
+    insert_raw(pg_store, "pgm-1-good")
+    insert_raw(pg_store, "pgm-2-etc", distribution='"/etc"')
+    insert_raw(pg_store, "pgm-3-deep", parameters=deep)
+    insert_raw(pg_store, "pgm-4-list", parameters='["EMEA"]')
+    insert_raw(pg_store, "pgm-5-by", requested_by="\u202eeve")
+    insert_raw(pg_store, "pgm-9-good")
+
+    run = intake_cycle(intake_dag)
+
+    assert str(run.state) == "success"
+    assert [r.run_id for r in report_runs("pgm-")] == ["adhoc__pgm-1-good", "adhoc__pgm-9-good"]
+    assert "distribution: must be a list of targets" in _problem(pg_store, "pgm-2-etc")
+    assert "parameters: not valid JSON: '[[[[" in _problem(pg_store, "pgm-3-deep")
+    assert "parameters: must be a JSON object of parameter values" in _problem(pg_store, "pgm-4-list")
+    assert "requested_by: " in _problem(pg_store, "pgm-5-by")
+    assert pg_store.trail("pgm-3-deep")["request"]["parameters"].startswith("[[[")
+
+
+def test_a_request_whose_check_breaks_fails_alone(pg_store, intake_dag, monkeypatch):
+    import operators.intake as intake
+
+    real = intake.check_request
+
+    def breaks_on_one(document, definitions, **kwargs):
+        if document["request_id"] == "brk-2":
+            raise RuntimeError("an error nobody foresaw")
+        return real(document, definitions, **kwargs)
+
+    monkeypatch.setattr(intake, "check_request", breaks_on_one)
+    for request_id in ("brk-1", "brk-2", "brk-3"):
+        insert_request(pg_store, request_id)
+
+    run = intake_cycle(intake_dag)
+
+    assert str(run.state) == "success"
+    assert [r.run_id for r in report_runs("brk-")] == ["adhoc__brk-1", "adhoc__brk-3"]
+    assert "request: cannot be checked (RuntimeError: 'an error nobody foresaw')" in _problem(pg_store, "brk-2")

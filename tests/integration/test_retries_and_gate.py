@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from hooks.request_store import RequestStoreHook
 from report_runtime.sending_gate import SEND_REPORTS_VARIABLE
-from support.runs import ROOT, load_module, moves, task_states, test_run
+from support.runs import ROOT, load_module, moves, run_started, task_states, test_run
 
 
 def _gate() -> str | None:
@@ -206,10 +206,13 @@ def test_use_case_6_one_held_request_is_resent_and_marked_retried(sample_dag, re
 
     assert _xcom(retry, "resend_held") == {"resent": ["uc6"], "duplicate": []}
     [started] = _runs_started_by_retry("uc6")
-    assert started.conf["trigger_type"] == "RETRY"
-    # The scheduler would now run it; run the same conf here.
-    resent = test_run(sample_dag, started.conf)
+    # RETRY comes from the run the retry DAG started (its type and id), never from its conf.
+    assert "trigger_type" not in started.conf
+    assert (str(started.run_type), started.run_id[:7]) == ("operator_triggered", "retry__")
+    # The scheduler would now run it; run that same run here.
+    resent = run_started(sample_dag, started.run_id)
     assert str(resent.state) == "success", task_states(resent)
+    assert _xcom(resent, "claim")["trigger_type"] == "RETRY"
     trail = RequestStoreHook().trail("uc6")
     assert trail["request"]["status"] == "COMPLETED" and trail["request"]["attempt"] == 1
     assert moves(trail) == [
@@ -336,6 +339,7 @@ def _xcom(run, task_id: str):
                 XComModel.dag_id == run.dag_id,
                 XComModel.run_id == run.run_id,
                 XComModel.task_id == task_id,
+                XComModel.key == "return_value",
             )
         ).one()
         return XComModel.deserialize_value(row)

@@ -12,7 +12,7 @@ import openpyxl
 from pypdf import PdfReader
 
 from hooks.request_store import RequestStoreHook
-from support.runs import RUN_AFTER, moves, request_of, task_states, test_run
+from support.runs import RUN_AFTER, moves, note_of, request_of, task_states, test_run
 
 ROOT = Path(__file__).resolve().parents[2]
 _test_run = test_run
@@ -110,9 +110,14 @@ def test_invalid_parameters_fail_the_claim_at_once(sample_dag, report_env):
     assert trail["request"]["trigger_type"] == "API"
     assert _moves(trail) == [(None, "PENDING"), ("PENDING", "FAILED")]
     [error] = trail["errors"]
-    assert error["error_code"] == "NON_RETRYABLE" and error["retry_eligible"] is False
+    assert (error["error_code"], error["error_class"]) == ("INVALID_REQUEST", "RequestRefused")
+    assert error["retry_eligible"] is False
     assert "parameters.region: 'MARS' is not one of the allowed values" in error["message"]
     assert error["component"] == "ORCHESTRATOR"
+    assert "parameters.region: 'MARS'" in trail["request"]["last_error"]
+    note = note_of(run)
+    assert note.startswith("Refused: invalid parameters: parameters.region: 'MARS' is not one of the allowed values")
+    assert "request api-42 is FAILED" in note
 
 
 def test_the_trail_of_a_run_goes_from_pending_to_completed(sample_dag, report_env):

@@ -7,6 +7,8 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
+from typing import Any
+from unittest import mock
 
 from report_runtime.request_context import request_id_for_run
 
@@ -68,3 +70,50 @@ def task_states(run) -> dict[str, str]:
     :param run: the DAG run.
     """
     return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+
+
+def note_of(run) -> str | None:
+    """A run's note as Airflow stored it (what the UI and ``GET .../dagRuns/{run_id}`` show).
+
+    :param run: the DAG run.
+    """
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        stored = session.scalar(select(DagRun).where(DagRun.dag_id == run.dag_id, DagRun.run_id == run.run_id))
+        return stored.note if stored is not None else None
+
+
+def run_started(dag, run_id: str, moment: datetime | None = None):
+    """Run in-process a DAG run that a task started (the intake's ``adhoc__``, the retry DAG's ``retry__``).
+
+    ``dag.test()`` makes a run of its own (type ``manual``); here it is handed the queued run the
+    task made instead, with its run id, run type and conf, as the scheduler would run it.
+
+    :param dag: the DAG of the run.
+    :param run_id: the started run's id.
+    :param moment: a logical date no other run of the DAG has (``dag.test()`` clears that date's runs).
+    """
+    from airflow.models import dagrun as dagrun_module
+    from airflow.utils.state import DagRunState
+    from sqlalchemy import select
+
+    def the_started_run(*, dag: Any, session: Any, start_date: datetime, **_: Any):
+        run = session.scalar(
+            select(dagrun_module.DagRun).where(
+                dagrun_module.DagRun.dag_id == dag.dag_id, dagrun_module.DagRun.run_id == run_id
+            )
+        )
+        if run is None:
+            raise LookupError(f"no run {run_id} of {dag.dag_id}")
+        run.state = DagRunState.RUNNING
+        run.start_date = start_date
+        session.commit()
+        run.dag = dag  # as create_dagrun leaves it: the scheduler's view of the DAG
+        return run
+
+    moment = moment or RUN_AFTER + timedelta(days=300, seconds=next(_runs))
+    with mock.patch.object(dagrun_module, "get_or_create_dagrun", the_started_run):
+        return dag.test(run_after=moment, logical_date=moment)

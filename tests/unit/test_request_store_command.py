@@ -101,3 +101,42 @@ def test_the_trail_says_which_delivered_file_another_request_replaced(tmp_path, 
     assert "REPLACED" in earlier.split("Deliveries:")[0], "and among the events"
     [delivery] = [line for line in later.splitlines() if location in line and "sha256 bbbbbbbbbbbb" in line]
     assert delivery.endswith("(wrote over request r-a's file, sha256 aaaaaaaaaaaa)")
+
+
+def test_the_trail_shows_any_request_however_malformed(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("AIRFLOW_CONN_TRAIL_STORE", json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "r.db")}))
+    command = _command()
+    hook = RequestStoreHook(request_store_conn_id="trail_store")
+    hook.apply_schema()
+    # Written by hand into the worktable (SQLite keeps any text in any column).
+    with hook._transaction() as tx:
+        tx.execute_text(
+            "INSERT INTO report_requests "
+            "(request_id, report_id, parameters, distribution_overrides, priority, requested_by, status) "
+            "SELECT :request_id, :report_id, :parameters, :distribution, :priority, :requested_by, 'PENDING'",
+            {
+                "request_id": "bad-" + "x" * 100,
+                "report_id": "\x1b[2Jsales",
+                "parameters": '{"region": ' + "y" * 100_000,
+                "distribution": '"/etc"',
+                "priority": "high",
+                "requested_by": "eve\u202egpj.exe",
+            },
+        )
+        tx.execute_text(
+            "INSERT INTO audit_log (request_id, event_type, event_timestamp, details, component) "
+            "SELECT :request_id, 'STATUS_CHANGE', '2026-11-01', :details, 'INTAKE'",
+            {"request_id": "bad-" + "x" * 100, "details": "[1, 2, 3]"},
+        )
+
+    assert command.main(["trail", "bad-" + "x" * 100, "--conn", "trail_store"]) == 0
+
+    out = capsys.readouterr().out
+    assert "status PENDING" in out
+    assert "\x1b" not in out and "\u202e" not in out, "control characters are shown escaped"
+    assert "distribution /etc" in out
+    assert "not a valid request: " in out
+    for field in ("request_id: longer than 64", "report_id:", "priority: must be an integer", "requested_by:"):
+        assert field in out, field
+    assert "parameters: must be a JSON object of parameter values, got a string" in out
+    assert len(out) < 5_000, "a column of 100,000 characters is shown shortened"

@@ -145,6 +145,80 @@ class RequestStoreHook(BaseHook):
                 )
         return bool(created)
 
+    def create_refused_request(
+        self,
+        *,
+        request_id: str,
+        report_id: str,
+        parameters: Any,
+        trigger_type: str,
+        requested_by: str | None,
+        actor: Actor,
+        error: ErrorInfo,
+        priority: int = 5,
+        distribution_overrides: Any = None,
+    ) -> bool:
+        """Record a request refused before it ran, in one transaction: its row, PENDING then FAILED, and its error.
+
+        Returns whether the row was created (``False``: a request with this id exists; nothing was written).
+
+        :param request_id: the request's id (a valid one: the caller's, or one derived from the run).
+        :param report_id: the report definition id.
+        :param parameters: what the request brought as parameters, in a form a JSON column takes.
+        :param trigger_type: ADHOC, SCHEDULED, MANUAL, API or RETRY.
+        :param requested_by: who asked.
+        :param actor: who refused it.
+        :param error: why (its message is the request's ``last_error``).
+        :param priority: 1-10.
+        :param distribution_overrides: what the request brought as targets, in a form a JSON column takes.
+        """
+        now = _now()
+        with self._transaction() as tx:
+            created = tx.execute(
+                "insert_request",
+                {
+                    "request_id": request_id,
+                    "report_id": report_id,
+                    "parameters": to_json(parameters),
+                    "distribution_overrides": to_json(distribution_overrides),
+                    "priority": priority,
+                    "trigger_type": trigger_type,
+                    "requested_by": requested_by,
+                    "requested_at": now,
+                    "updated_at": now,
+                    "status": str(Status.PENDING),
+                },
+            )
+            if not created:
+                return False
+            details = {"report_id": report_id, "trigger_type": trigger_type}
+            tx.audit(request_id, EventType.STATUS_CHANGE, actor, now, new_status=str(Status.PENDING), details=details)
+            tx.execute(
+                "update_status",
+                {
+                    "request_id": request_id,
+                    "expected_status": str(Status.PENDING),
+                    "new_status": str(Status.FAILED),
+                    "now": now,
+                    "attempt_increment": 0,
+                    "dag_run_id": actor.dag_run_id,
+                    "processed_at": None,
+                    "completed_at": now,
+                    "last_error": mask_secrets(f"{actor.task_id or actor.component}: {error.message}")[:4000],
+                },
+            )
+            tx.audit(
+                request_id,
+                EventType.STATUS_CHANGE,
+                actor,
+                now,
+                str(Status.PENDING),
+                str(Status.FAILED),
+                {"refused": error.code},
+            )
+            self._write_error(tx, request_id, error, actor, now)
+        return True
+
     def get_request(self, request_id: str) -> dict[str, Any] | None:
         """The request's row, or ``None``.
 
@@ -355,32 +429,37 @@ class RequestStoreHook(BaseHook):
         :param actor: where it happened.
         :param retry_count: retries already made when it happened.
         """
-        now = _now()
         with self._transaction() as tx:
-            tx.execute(
-                "insert_error",
-                {
-                    "request_id": request_id,
-                    "error_code": error.code,
-                    "error_class": error.error_class,
-                    "message": error.message,
-                    "component": str(actor.component),
-                    "retry_count": retry_count,
-                    "retry_eligible": error.retry_eligible,
-                    "created_at": now,
-                },
-            )
-            tx.audit(
-                request_id,
-                EventType.ERROR,
-                actor,
-                now,
-                details={
-                    "error_code": error.code,
-                    "error_class": error.error_class,
-                    "retry_eligible": error.retry_eligible,
-                },
-            )
+            self._write_error(tx, request_id, error, actor, _now(), retry_count)
+
+    @staticmethod
+    def _write_error(
+        tx: Transaction, request_id: str, error: ErrorInfo, actor: Actor, now: datetime, retry_count: int = 0
+    ) -> None:
+        tx.execute(
+            "insert_error",
+            {
+                "request_id": request_id,
+                "error_code": error.code,
+                "error_class": error.error_class,
+                "message": error.message,
+                "component": str(actor.component),
+                "retry_count": retry_count,
+                "retry_eligible": error.retry_eligible,
+                "created_at": now,
+            },
+        )
+        tx.audit(
+            request_id,
+            EventType.ERROR,
+            actor,
+            now,
+            details={
+                "error_code": error.code,
+                "error_class": error.error_class,
+                "retry_eligible": error.retry_eligible,
+            },
+        )
 
     def record_delivery(
         self,

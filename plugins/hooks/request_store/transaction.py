@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from hooks.request_store.statements import statement
-from hooks.sql_dialect import from_json, prepare, to_json
+from hooks.sql_dialect import prepare, read_json, to_json
 from reporting.constants import Component, EventType
 
 _JSON_COLUMNS = frozenset({"parameters", "distribution_overrides", "details"})
@@ -120,13 +120,16 @@ class Transaction:
 def normalise_row(row: Mapping[str, Any]) -> dict[str, Any]:
     """A row as the hook returns it: lower-case keys, JSON columns parsed, timestamps as ISO 8601 text.
 
+    A JSON column whose text is not JSON is returned as :class:`hooks.sql_dialect.UnreadableJson`:
+    reading a malformed request never raises, so the one request can be refused and shown.
+
     :param row: column name -> value, as the driver returned them.
     """
     out = {}
     for key, value in row.items():
         key = key.lower()
         if key in _JSON_COLUMNS:
-            value = from_json(value)
+            value = read_json(value)
         elif isinstance(value, datetime):
             value = value.isoformat()
         elif key == "retry_eligible" and value is not None:

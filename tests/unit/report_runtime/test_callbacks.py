@@ -132,3 +132,30 @@ def test_a_mapped_task_that_failed_before_it_could_say_why_logs_the_hint(monkeyp
     assert store.errors == [], "no request was recorded: there is no error row to write"
     assert "distribute needs generate's files" in caplog.text
     assert "`airflow dags test report__sales <date>` first" in caplog.text
+
+
+def _refused(request_failed: bool):
+    from report_runtime.request_context import RequestRefused
+    from reporting.errors import ErrorInfo
+
+    error = ErrorInfo("INVALID_REQUEST", "RequestRefused", "priority: must be an integer", False)
+    return RequestRefused("request req-1 refused: priority", error=error, request_failed=request_failed)
+
+
+@pytest.mark.parametrize("request_failed", [True, False])
+def test_a_refusal_the_claim_recorded_is_not_recorded_again(monkeypatch, request_failed):
+    sent = []
+
+    def no_store():
+        raise AssertionError("the claim recorded the refusal; the callback must not write it again")
+
+    monkeypatch.setattr(callbacks, "request_store", lambda: no_store() if not request_failed else "store")
+    monkeypatch.setattr(
+        callbacks, "notify_failure", lambda context, request_id, error, me, store: sent.append((request_id, error.code))
+    )
+    context = {**_context(_refused(request_failed)), "ti": SimpleNamespace(task_id="claim", try_number=1)}
+
+    callbacks.on_task_failure(context)
+
+    # The failure notifications of a request the refusal failed are still due; a re-send's are not.
+    assert sent == ([("req-1", "INVALID_REQUEST")] if request_failed else [])
