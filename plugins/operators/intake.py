@@ -10,6 +10,7 @@ from airflow.sdk import BaseOperator, Context
 
 from hooks.sql_dialect import UnreadableJson
 from report_runtime.request_context import actor, jsonable, request_store
+from report_runtime.schedules import check_schedule
 from reporting.constants import ADHOC_RUN_PREFIX, Component
 from reporting.errors import MAX_MESSAGE, ErrorInfo
 from reporting.lifecycle import Status
@@ -120,7 +121,7 @@ class DispatchRequestsOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, list[str]]:
         store = request_store()
         me = actor(context, Component.INTAKE)
-        definitions = {d.id: d for d in load_definitions().definitions}
+        definitions = {d.id: d for d in load_definitions(check_schedule=check_schedule).definitions}
         outcome: dict[str, list[str]] = {"triggered": [], "invalid": [], "skipped": []}
         for row in store.open_intake_queue():
             request_id = row["request_id"]

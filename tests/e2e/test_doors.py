@@ -217,3 +217,50 @@ def test_worktable_malformed_row_between_good_ones_fails_alone(airflow, store):
     assert trail["request"]["status"] == "FAILED"
     assert "distribution: must be a list of targets" in trail["errors"][0]["message"]
     assert trail["errors"][0]["component"] == "INTAKE"
+
+
+# Each request the REST API may send that does not fit, and the field its refusal must name.
+_REFUSED = {
+    "priority-range": ({"priority": 999}, "priority"),
+    "priority-text": ({"priority": "high"}, "priority"),
+    "long-id": ({"request_id": "x" * 70}, "request_id"),
+    "trigger-hack": ({"trigger_type": "HACK"}, "trigger_type"),
+    "trigger-scheduled": ({"trigger_type": "SCHEDULED"}, "trigger_type"),
+    "misspelled": ({"regoin": "APAC"}, "regoin"),
+    "params-string": ({"parameters": "region=APAC"}, "parameters"),
+    "requester-object": ({"requested_by": {"name": "eve"}}, "requested_by"),
+    "both-places": ({"region": "APAC", "parameters": {"region": "EMEA"}}, "region"),
+    "bare-distribution": ({"distribution": "/etc"}, "distribution"),
+}
+
+
+def test_rest_api_refuses_each_malformed_request_once_with_a_failed_row_and_a_note(airflow, store):
+    """Every malformed request through POST /dagRuns: the run fails on its first try, its note names the field,
+    and the request has a FAILED row whose error names it too (under the run's own id when the given id is bad)."""
+    airflow.unpause(SALES)
+    suffix = uuid.uuid4().hex[:8]
+    runs = {}
+    for case, (fields, _) in _REFUSED.items():
+        conf = {"request_id": f"e2e-bad-{case}-{suffix}", "parameters": {"region": "EMEA"}, **fields}
+        response = airflow.api("POST", f"/dags/{SALES}/dagRuns", json={"logical_date": None, "conf": conf})
+        assert response.status_code == 200, response.text
+        runs[case] = (conf["request_id"], response.json()["dag_run_id"])
+
+    for case, (request_id, run_id) in runs.items():
+        field = _REFUSED[case][1]
+        run = airflow.wait_for_run(SALES, run_id)
+        assert run["state"] == "failed", (case, airflow.task_states(SALES, run_id))
+        claim = airflow.api("GET", f"/dags/{SALES}/dagRuns/{run_id}/taskInstances/claim").json()
+        assert claim["try_number"] == 1, f"{case}: a refused request is not retried"
+        deadline = time.monotonic() + 30
+        note = run.get("note")
+        while not note and time.monotonic() < deadline:
+            time.sleep(1)
+            note = airflow.api("GET", f"/dags/{SALES}/dagRuns/{run_id}").json().get("note")
+        assert note and note.startswith("Refused: ") and field in note, (case, note)
+        if case == "long-id":
+            continue  # the given id cannot name a row; the run's own id does
+        trail = store.trail(request_id)
+        assert trail["request"]["status"] == "FAILED", (case, trail["request"])
+        assert field in trail["errors"][0]["message"], (case, trail["errors"])
+        assert trail["deliveries"] == [], case
