@@ -146,7 +146,7 @@ class ClaimRequestOperator(BaseOperator):
         """The run's parameters, targets and business date; refuses the request if they do not fit."""
         recorded = run.row or {}
         # A re-send that gives no parameters or targets runs with the recorded ones.
-        supplied: Any = document.parameters or recorded.get("parameters") or {}
+        supplied: Any = document.parameters or recorded.get("parameters") or self._form_values(run)
         overrides: Any = document.distribution
         problems: list[str] = []
         kinds: list[str] = []
@@ -185,6 +185,11 @@ class ClaimRequestOperator(BaseOperator):
         if problems:
             self._refuse(run, f"invalid {' and '.join(dict.fromkeys(kinds))}", problems, document=document)
         return parameters, targets, run_date
+
+    def _form_values(self, run: _Run) -> dict[str, Any]:
+        """The report's parameters as the run's params hold them (the trigger form, ``tasks test -t``)."""
+        params = run.context.get("params") or {}
+        return {name: params[name] for name in self.definition.parameters if params.get(name) is not None}
 
     def _check_hosts(self, targets: list[TargetRecord]) -> None:
         """Refuse a request's own target whose connection points at a host the policy does not list."""

@@ -146,7 +146,7 @@ def stated_trigger_type(derived: TriggerType, stated: str | None) -> TriggerType
         return TriggerType.API
     if derived is TriggerType.MANUAL:
         reason = (
-            f"{quote(stated)} is for requests the intake takes from the worktable; "
+            f"{quote(str(stated))} is for requests the intake takes from the worktable; "
             "a run started through the UI, CLI or REST API may say 'API'"
         )
     else:
