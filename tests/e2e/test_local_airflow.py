@@ -133,7 +133,7 @@ def test_make_airflow_runs_the_printed_trigger_and_stops_on_ctrl_c(tmp_path):
         )
         run_json, token = pasted.stdout.strip().splitlines()[-2:]
         run = json.loads(run_json)
-        assert run["dag_id"] == SALES, pasted.stdout
+        assert run.get("dag_id") == SALES, f"{pasted.stdout}\n{pasted.stderr}\n{output.read_text()[-3000:]}"
         conf = run["conf"]
 
         headers = {"Authorization": f"Bearer {token}"}
