@@ -1,4 +1,4 @@
-"""Re-send held requests (the seeds' /reports/retry), and fail requests no run is working on.
+"""Re-send held requests, and fail requests no run is working on.
 
 ``reports_retry``: start it from the UI, the REST API or its schedule once sending is on again
 (Variable ``REPORTING_SEND_REPORTS``). While sending is paused it does nothing and says so.

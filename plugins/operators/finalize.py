@@ -43,7 +43,7 @@ class FinalizeOperator(BaseOperator):
         if not moved:
             self.log.info("request %s: was not DISTRIBUTED; its status is left alone", self.request["request_id"])
         elif self.request.get("trigger_type") == TriggerType.RETRY:
-            # The seeds' RETRIED: a held request that the retry DAG re-sent has gone through.
+            # A held request that the retry DAG re-sent has gone through: its trail says RETRIED.
             store.record_event(self.request["request_id"], EventType.RETRY, me, {"result": "RETRIED"})
         summary = {
             "request_id": self.request["request_id"],

@@ -1,4 +1,4 @@
-"""Re-sending held requests (the seeds' /reports/retry) and failing requests nobody is working on."""
+"""Re-sending held requests and failing requests nobody is working on."""
 
 from __future__ import annotations
 

@@ -103,7 +103,7 @@ def on_task_failure(context: Context) -> None:
         return
     if error.retry_eligible and me.task_id in OUTBOUND_TASKS:
         # Retries ran out on an infrastructure error (engine, destination or broker down):
-        # pause all sending, as the seeds' SEND_REPORTS does, until someone switches it back.
+        # pause all sending until someone switches it back.
         try:
             pause_sending(request_id, me, f"{me.task_id}: {error.error_class}: {error.message}")
             log.warning(

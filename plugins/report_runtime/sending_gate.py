@@ -1,4 +1,4 @@
-"""The sending gate (the seeds' SEND_REPORTS): one Airflow Variable that pauses every outbound call.
+"""The sending gate: one Airflow Variable that pauses every outbound call.
 
 ``REPORTING_SEND_REPORTS`` = ``true`` (or unset): reports are generated and sent.
 ``false``: new runs hold their request (HELD) and end without calling an engine or a
