@@ -119,31 +119,20 @@ class RequestStoreHook(BaseHook):
         """
         now = _now()
         with self._transaction() as tx:
-            created = tx.execute(
-                "insert_request",
-                {
-                    "request_id": request_id,
-                    "report_id": report_id,
-                    "parameters": to_json(dict(parameters or {})),
-                    "distribution_overrides": to_json(distribution_overrides),
-                    "priority": priority,
-                    "trigger_type": str(trigger_type),
-                    "requested_by": requested_by,
-                    "requested_at": now,
-                    "updated_at": now,
-                    "status": str(status),
-                },
+            created = self._insert_request(
+                tx,
+                request_id,
+                report_id,
+                to_json(dict(parameters or {})),
+                trigger_type,
+                requested_by,
+                actor,
+                now,
+                priority=priority,
+                distribution_overrides=distribution_overrides,
+                status=status,
             )
-            if created:
-                tx.audit(
-                    request_id,
-                    EventType.STATUS_CHANGE,
-                    actor,
-                    now,
-                    new_status=str(status),
-                    details={"report_id": report_id, "trigger_type": str(trigger_type)},
-                )
-        return bool(created)
+        return created
 
     def create_refused_request(
         self,
@@ -174,25 +163,20 @@ class RequestStoreHook(BaseHook):
         """
         now = _now()
         with self._transaction() as tx:
-            created = tx.execute(
-                "insert_request",
-                {
-                    "request_id": request_id,
-                    "report_id": report_id,
-                    "parameters": to_json(parameters),
-                    "distribution_overrides": to_json(distribution_overrides),
-                    "priority": priority,
-                    "trigger_type": trigger_type,
-                    "requested_by": requested_by,
-                    "requested_at": now,
-                    "updated_at": now,
-                    "status": str(Status.PENDING),
-                },
-            )
-            if not created:
+            if not self._insert_request(
+                tx,
+                request_id,
+                report_id,
+                to_json(parameters),
+                trigger_type,
+                requested_by,
+                actor,
+                now,
+                priority=priority,
+                distribution_overrides=distribution_overrides,
+                status=Status.PENDING,
+            ):
                 return False
-            details = {"report_id": report_id, "trigger_type": trigger_type}
-            tx.audit(request_id, EventType.STATUS_CHANGE, actor, now, new_status=str(Status.PENDING), details=details)
             tx.execute(
                 "update_status",
                 {
@@ -218,6 +202,48 @@ class RequestStoreHook(BaseHook):
             )
             self._write_error(tx, request_id, error, actor, now)
         return True
+
+    @staticmethod
+    def _insert_request(
+        tx: Transaction,
+        request_id: str,
+        report_id: str,
+        parameters_json: str | None,
+        trigger_type: str,
+        requested_by: str | None,
+        actor: Actor,
+        now: datetime,
+        *,
+        priority: int,
+        distribution_overrides: Any,
+        status: Status | str,
+    ) -> bool:
+        """Insert a request's row unless its id exists, with its first status-change audit row."""
+        created = tx.execute(
+            "insert_request",
+            {
+                "request_id": request_id,
+                "report_id": report_id,
+                "parameters": parameters_json,
+                "distribution_overrides": to_json(distribution_overrides),
+                "priority": priority,
+                "trigger_type": str(trigger_type),
+                "requested_by": requested_by,
+                "requested_at": now,
+                "updated_at": now,
+                "status": str(status),
+            },
+        )
+        if created:
+            tx.audit(
+                request_id,
+                EventType.STATUS_CHANGE,
+                actor,
+                now,
+                new_status=str(status),
+                details={"report_id": report_id, "trigger_type": str(trigger_type)},
+            )
+        return bool(created)
 
     def get_request(self, request_id: str) -> dict[str, Any] | None:
         """The request's row, or ``None``.
