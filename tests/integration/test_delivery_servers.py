@@ -23,6 +23,7 @@ from report_runtime.staging import stage_file
 from reporting.definition import EmailTarget, S3Target, SftpTarget, SmbTarget
 from reporting.naming import NamingContext, TemplateError
 from servers.mail import attachments
+from support.concurrent import execute_together
 
 BUCKET = "reports-it"
 
@@ -379,21 +380,7 @@ def test_two_requests_uploading_one_sftp_name_at_once_never_overwrite_silently(
         )
         for request_id in ("req-a", "req-b")
     }
-    start = threading.Barrier(2)
-    results: dict[str, object] = {}
-
-    def run(request_id: str) -> None:
-        start.wait()
-        try:
-            results[request_id] = operators[request_id].execute({})[0]
-        except Exception as exc:
-            results[request_id] = exc
-
-    threads = [threading.Thread(target=run, args=(request_id,)) for request_id in operators]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    results = execute_together(operators, timeout=60)
 
     delivered = {r: o for r, o in results.items() if isinstance(o, dict)}
     names = sorted(p.name for p in directory.iterdir())

@@ -20,6 +20,7 @@ from report_runtime.staging import stage_file
 from reporting.conflicts import location_key, request_tag
 from reporting.definition import LocalTarget, ReportDefinition
 from reporting.naming import NamingContext, TemplateError
+from support.concurrent import execute_together
 
 
 @pytest.fixture
@@ -324,21 +325,7 @@ def test_two_requests_delivering_one_name_at_the_same_moment_never_overwrite_sil
         r: _operator(tmp_path, r, stage(r, f"content of {r}\n".encode()), on_conflict=policy)
         for r in ("req-a", "req-b")
     }
-    start = threading.Barrier(2)
-    results: dict[str, object] = {}
-
-    def run(request_id: str) -> None:
-        start.wait()
-        try:
-            results[request_id] = operators[request_id].execute({})[0]
-        except Exception as exc:
-            results[request_id] = exc
-
-    threads = [threading.Thread(target=run, args=(r,)) for r in operators]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    results = execute_together(operators, timeout=30)
 
     delivered = {r: o for r, o in results.items() if isinstance(o, dict)}
     failed = {r: o for r, o in results.items() if isinstance(o, Exception)}
