@@ -23,7 +23,7 @@ from report_runtime.staging import stage_file
 from reporting.definition import EmailTarget, S3Target, SftpTarget, SmbTarget
 from reporting.naming import NamingContext, TemplateError
 from servers.mail import attachments
-from support.concurrent import execute_together
+from support.at_once import execute_together
 
 BUCKET = "reports-it"
 

@@ -20,7 +20,7 @@ from report_runtime.staging import stage_file
 from reporting.conflicts import location_key, request_tag
 from reporting.definition import LocalTarget, ReportDefinition
 from reporting.naming import NamingContext, TemplateError
-from support.concurrent import execute_together
+from support.at_once import execute_together
 
 
 @pytest.fixture
