@@ -133,6 +133,8 @@ class ReportEngineOperator(BaseOperator):
                 report_id=self.definition.id,
                 parameters=request["parameters"],
                 generated_at=datetime.now(UTC),
+                presentation=self.definition.presentation,
+                source=f"include/reports/{self.definition.id}.yaml",
             ),
         )
 

@@ -19,6 +19,16 @@ from reporting.definition.engines import (
 from reporting.definition.notifications import Notifications, QueueChannel
 from reporting.definition.overrides import OverridePolicy
 from reporting.definition.parameters import RESERVED_CONF_KEYS, InvalidParameters, ParameterSpec, ParameterType
+from reporting.definition.presentation import (
+    Aggregate,
+    ChartSpec,
+    ColumnFormat,
+    ColumnSpec,
+    CsvOptions,
+    EmailBody,
+    Layout,
+    Presentation,
+)
 from reporting.definition.report import ReportDefinition
 from reporting.definition.retry import RetryOverride, RetryPolicy
 from reporting.definition.schedule import PRESETS, Schedule
@@ -35,11 +45,18 @@ from reporting.definition.targets import (
 __all__ = [
     "PRESETS",
     "RESERVED_CONF_KEYS",
+    "Aggregate",
+    "ChartSpec",
+    "ColumnFormat",
+    "ColumnSpec",
+    "CsvOptions",
     "DefinitionModel",
+    "EmailBody",
     "EmailTarget",
     "Engine",
     "HttpEngine",
     "InvalidParameters",
+    "Layout",
     "LocalTarget",
     "MidasEngine",
     "Notifications",
@@ -48,6 +65,7 @@ __all__ = [
     "ParameterSpec",
     "ParameterType",
     "PowerBiEngine",
+    "Presentation",
     "QueueChannel",
     "ReportDefinition",
     "ReportFormat",

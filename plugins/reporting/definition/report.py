@@ -14,6 +14,18 @@ from reporting.definition.engines import Engine, HttpEngine
 from reporting.definition.notifications import Notifications
 from reporting.definition.overrides import OverridePolicy
 from reporting.definition.parameters import RESERVED_CONF_KEYS, InvalidParameters, ParameterSpec
+from reporting.definition.presentation import (
+    MAX_CHARTS,
+    MAX_COLUMNS,
+    MAX_GROUP_LEVELS,
+    Aggregate,
+    ChartSpec,
+    ColumnSpec,
+    CsvOptions,
+    EmailBody,
+    Layout,
+    Presentation,
+)
 from reporting.definition.retry import RetryPolicy
 from reporting.definition.schedule import Schedule
 from reporting.definition.targets import Target
@@ -43,6 +55,13 @@ class ReportDefinition(DefinitionModel):
     :param notifications: who hears about runs.
     :param retry: the retry policy of every task.
     :param execution_timeout: the longest any one task may run.
+    :param columns: per query column, its label, format, alignment, width and visibility.
+    :param group_by: columns whose changes start a group with a subtotal row (outermost first).
+    :param totals: per column, the aggregate of the subtotal and grand-total rows.
+    :param charts: charts drawn from the rows (PDF and XLSX).
+    :param layout: the PDF page: subtitle, logo, header, footer, size, orientation, fonts.
+    :param csv: the CSV file's encoding and whether it holds formatted values.
+    :param email_body: the mail body's template and how many rows it previews.
     """
 
     id: str
@@ -61,6 +80,13 @@ class ReportDefinition(DefinitionModel):
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     execution_timeout: Duration = timedelta(hours=1)
     run_timeout: Duration = timedelta(hours=6)
+    columns: dict[str, ColumnSpec] = Field(default_factory=dict, max_length=MAX_COLUMNS)
+    group_by: list[str] = Field(default_factory=list, max_length=MAX_GROUP_LEVELS)
+    totals: dict[str, Aggregate] = Field(default_factory=dict, max_length=MAX_COLUMNS)
+    charts: list[ChartSpec] = Field(default_factory=list, max_length=MAX_CHARTS)
+    layout: Layout = Field(default_factory=Layout)
+    csv: CsvOptions = Field(default_factory=CsvOptions)
+    email_body: EmailBody = Field(default_factory=EmailBody)
 
     @field_validator("id")
     @classmethod
@@ -126,6 +152,16 @@ class ReportDefinition(DefinitionModel):
             for name in self.engine.parameter_map:
                 if name not in names:
                     problems.append(_problem("engine.parameter_map", f"{quote(name)} is not a declared parameter"))
+        if self.engine.type != "sql":
+            for field in ("columns", "group_by", "totals", "charts"):
+                if getattr(self, field):
+                    problems.append(
+                        _problem(
+                            field, f"applies only to reports rendered here (engine type sql), not {self.engine.type}"
+                        )
+                    )
+        if len(set(self.group_by)) != len(self.group_by):
+            problems.append(_problem("group_by", "names a column twice"))
         seen_keys: dict[str, int] = {}
         for index, target in enumerate(self.distribution):
             for field, template, kind in target.templates():
@@ -161,6 +197,19 @@ class ReportDefinition(DefinitionModel):
         """
         values = {name: spec.allowed_values for name, spec in self.parameters.items()}
         check_template(template, values, kind, report_id=self.id, title=self.title)
+
+    @property
+    def presentation(self) -> Presentation:
+        """How the files rendered here read: the columns, groups, totals, charts, layout, CSV and mail blocks."""
+        return Presentation(
+            columns=self.columns,
+            group_by=self.group_by,
+            totals=self.totals,
+            charts=self.charts,
+            layout=self.layout,
+            csv=self.csv,
+            email_body=self.email_body,
+        )
 
     @property
     def dag_id(self) -> str:

@@ -10,12 +10,13 @@ import abc
 import hashlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, get_args
 
 from reporting.definition.base import ReportFormat
+from reporting.definition.presentation import Presentation
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +34,16 @@ class RenderContext:
     :param report_id: Identifier printed in the PDF footer.
     :param parameters: Parameters the report was run with, listed on the PDF first page.
     :param generated_at: Timezone-aware generation timestamp.
+    :param presentation: How the files read: column formats, groups, totals, charts, layout.
+    :param source: The definition file, named in errors about the presentation blocks.
     """
 
     title: str
     report_id: str
     parameters: Mapping[str, Any]
     generated_at: datetime
+    presentation: Presentation = field(default_factory=Presentation)
+    source: str = ""
 
     def __post_init__(self) -> None:
         if self.generated_at.utcoffset() is None:
